@@ -1,0 +1,107 @@
+# The gateway's one Makefile.
+#
+#   make            build build/bin/gateway (and the tools), installing deps
+#   make test       unit + end-to-end tests
+#   make asan       the same tests against an Address/UB-sanitizer build
+#   make run        a local node (see README)
+#
+# Dependencies come from pkg-config; libwebsockets is built with libevent
+# support by deploy/build-lws.sh unless the system one already has it.
+
+BUILD    ?= build
+PYTHON   ?= /usr/bin/python3
+CC       ?= cc
+OPT      ?= -O2 -g
+SAN      ?=
+
+LWS_PREFIX := $(abspath build/lws)
+export PKG_CONFIG_PATH := $(LWS_PREFIX)/lib/pkgconfig:$(PKG_CONFIG_PATH)
+
+PKGS     := libevent hiredis msgpack jansson openssl zlib libcap
+WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-missing-field-initializers -Werror
+ifeq ($(SAN),1)
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+endif
+CFLAGS   += -std=gnu11 $(OPT) $(WARN) $(SANFLAGS) -D_GNU_SOURCE -MMD -MP \
+            -Icommon -Igateway -I$(BUILD)/gen
+LDFLAGS  += $(SANFLAGS)
+
+# Resolved lazily, after the deps stamp exists.
+DEP_CFLAGS = $(shell pkg-config --cflags $(PKGS) libwebsockets_static 2>/dev/null)
+DEP_LIBS   = $(shell pkg-config --libs libwebsockets_static 2>/dev/null || echo -lwebsockets) \
+             $(shell pkg-config --libs $(PKGS)) -lpthread -ldl -lm
+
+COMMON_SRC  := $(wildcard common/*.c)
+GATEWAY_SRC := $(filter-out gateway/main.c,$(wildcard gateway/*.c))
+LUA_SRC     := $(wildcard gateway/lua/*.lua)
+TOOLS       := $(patsubst tools/%.c,$(BUILD)/bin/%,$(wildcard tools/*.c))
+UNIT_SRC    := $(wildcard tests/unit/test_*.c)
+UNIT_BIN    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+
+COMMON_OBJ  := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
+GATEWAY_OBJ := $(GATEWAY_SRC:%.c=$(BUILD)/obj/%.o)
+DEPS_STAMP  := build/.deps-stamp
+
+.PHONY: all deps test unit e2e asan run clean distclean
+all: $(BUILD)/bin/gateway $(TOOLS)
+
+# --- dependencies --------------------------------------------------------
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP): deploy/install-deps.sh deploy/build-lws.sh
+	@deploy/install-deps.sh
+	@deploy/build-lws.sh $(LWS_PREFIX)
+	@mkdir -p $(@D) && touch $@
+
+# --- objects -------------------------------------------------------------
+$(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(DEP_CFLAGS) -c $< -o $@
+
+$(BUILD)/libgwcommon.a: $(COMMON_OBJ)
+	@rm -f $@; ar rcs $@ $^
+$(BUILD)/libgwgateway.a: $(GATEWAY_OBJ)
+	@rm -f $@; ar rcs $@ $^
+
+# Lua scripts are embedded as C strings (gw_scripts.h), one per file.
+$(BUILD)/gen/gw_scripts.h: $(LUA_SRC) deploy/embed-lua.sh
+	@mkdir -p $(@D)
+	deploy/embed-lua.sh $(LUA_SRC) > $@.tmp && mv $@.tmp $@
+$(GATEWAY_OBJ) $(BUILD)/obj/gateway/main.o: $(BUILD)/gen/gw_scripts.h
+
+LIBS = $(BUILD)/libgwgateway.a $(BUILD)/libgwcommon.a
+
+$(BUILD)/bin/gateway: $(BUILD)/obj/gateway/main.o $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $^ $(DEP_LIBS) -o $@
+
+$(BUILD)/bin/%: $(BUILD)/obj/tools/%.o $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $^ $(DEP_LIBS) -o $@
+
+# --- tests ---------------------------------------------------------------
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $^ $(DEP_LIBS) $(shell pkg-config --libs cmocka libjwt) -o $@
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+e2e: all
+	GW_BUILD=$(BUILD) $(PYTHON) -m pytest -q tests/e2e $(PYTEST_ARGS)
+
+test: all unit e2e
+
+asan:
+	$(MAKE) BUILD=build/asan SAN=1 OPT="-O1 -g" test \
+		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+run: all
+	deploy/run-local.sh
+
+clean:
+	rm -rf $(BUILD)/obj $(BUILD)/bin $(BUILD)/tests $(BUILD)/gen $(BUILD)/*.a build/asan
+distclean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,82 @@
+/*
+ * gw_config.h — the node's configuration, from one table.
+ *
+ * One table (gw_config.c) gives every setting its flag, environment
+ * variable, type, bounds, default and help. The same table drives the CLI,
+ * the environment, the optional file, `gateway --help` and docs/config.md.
+ * Precedence: defaults < file (--config / GW_CONFIG) < environment < flags.
+ * Bad values stop start-up with a message naming the setting and the fix.
+ */
+#ifndef GW_CONFIG_H
+#define GW_CONFIG_H
+
+#include "gw_common.h"
+
+#include <stdio.h>
+
+typedef enum {
+	GW_POLICY_REPLACE = 0, /* a new connection closes the user's old one */
+	GW_POLICY_REJECT,      /* a second connection is refused */
+	GW_POLICY_MULTI,       /* up to max_per_user connections */
+} gw_user_policy_t;
+
+typedef enum { GW_FAIL_OPEN = 0, GW_FAIL_CLOSED } gw_fail_mode_t;
+
+typedef struct gw_config {
+	/* node */
+	char *listen;      /* HOST:PORT for WebSocket and HTTP */
+	char *node_id;     /* defaults to HOSTNAME-PORT */
+	/* auth */
+	char *jwt_secret;  /* required, >= 32 bytes */
+	long jwt_leeway;   /* seconds */
+	char *allowed_origins; /* comma-separated; empty allows any */
+	/* capacity */
+	long max_connections;      /* cluster-wide */
+	long node_max_connections; /* this node */
+	long max_per_lobby;
+	long max_per_user;         /* with user_policy=multi */
+	int user_policy;           /* gw_user_policy_t */
+	/* health */
+	long heartbeat_interval; /* seconds between health pings */
+	long heartbeat_misses;   /* unanswered pings before a stale close */
+	long handshake_timeout;  /* seconds */
+	/* bounds */
+	long max_message_size;   /* bytes */
+	long rate_limit;         /* messages per second, sustained */
+	long rate_burst;         /* bucket size */
+	long rate_violations;    /* rate-limited messages before close 1008 */
+	long abuse_limit;        /* bad frames before close 4008 */
+	long send_queue_max;     /* queued messages per connection */
+	long send_queue_bytes;   /* queued bytes per connection */
+	/* behaviour */
+	int presence_events;     /* bool: presence_join/leave to lobby members */
+	long shutdown_timeout;   /* seconds to drain on SIGTERM */
+	/* logging */
+	int log_level;           /* gw_log_level_t */
+	int log_format;          /* gw_log_format_t */
+	char *log_file;          /* empty: stderr */
+	/* cluster (empty redis_url: standalone) */
+	char *redis_url;         /* redis://[user:pass@]host:port[/db] or unix:///path */
+	char *redis_prefix;      /* key namespace */
+	int redis_fail_mode;     /* gw_fail_mode_t */
+	long lease_ttl;          /* seconds */
+} gw_config_t;
+
+/*
+ * Fills `cfg` from defaults, the optional file, `envp` (NULL-terminated,
+ * as environ) and argv. Returns GW_OK; 1 if --help or --help-markdown was
+ * handled (the caller exits 0); or GW_EINVAL with a message in `err`
+ * naming the setting, the bad value and what is allowed. `cfg` must be
+ * released with gw_config_free() whatever the result.
+ */
+int gw_config_load(gw_config_t *cfg, int argc, char **argv, char **envp,
+		   char *err, size_t errlen);
+void gw_config_free(gw_config_t *cfg);
+
+/* `gateway --help` text and docs/config.md (Markdown), from the table. */
+void gw_config_help(FILE *out, const char *prog);
+void gw_config_markdown(FILE *out);
+
+const char *gw_user_policy_name(int policy);
+
+#endif

@@ -1,0 +1,25 @@
+#!/bin/sh
+# Installs the Debian packages the gateway builds and tests with, by name,
+# only when one is missing. Needs root (or sudo). Idempotent and quiet when
+# everything is already there.
+set -eu
+
+PKGS="build-essential cmake pkg-config patch xz-utils ca-certificates \
+libevent-dev libhiredis-dev libmsgpack-dev libcmocka-dev libjansson-dev \
+libjwt-dev libssl-dev zlib1g-dev libcap-dev \
+redis-server haproxy python3 python3-websockets python3-pytest python3-yaml"
+
+[ "${GW_EXTRA_PKGS:-}" ] && PKGS="$PKGS $GW_EXTRA_PKGS"
+
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+echo "install-deps: installing:$missing"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
