@@ -15,7 +15,7 @@ OPT      ?= -O2 -g
 SAN      ?=
 
 LWS_PREFIX := $(abspath build/lws)
-export PKG_CONFIG_PATH := $(LWS_PREFIX)/lib/pkgconfig:$(PKG_CONFIG_PATH)
+PKG_CONFIG := PKG_CONFIG_PATH=$(LWS_PREFIX)/lib/pkgconfig:$$PKG_CONFIG_PATH pkg-config
 
 PKGS     := libevent hiredis msgpack jansson openssl zlib libcap
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-missing-field-initializers -Werror
@@ -27,9 +27,9 @@ CFLAGS   += -std=gnu11 $(OPT) $(WARN) $(SANFLAGS) -D_GNU_SOURCE -MMD -MP \
 LDFLAGS  += $(SANFLAGS)
 
 # Resolved lazily, after the deps stamp exists.
-DEP_CFLAGS = $(shell pkg-config --cflags $(PKGS) libwebsockets_static 2>/dev/null)
-DEP_LIBS   = $(shell pkg-config --libs libwebsockets_static 2>/dev/null || echo -lwebsockets) \
-             $(shell pkg-config --libs $(PKGS)) -lpthread -ldl -lm
+DEP_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) libwebsockets_static 2>/dev/null)
+DEP_LIBS   = $(shell $(PKG_CONFIG) --libs libwebsockets_static 2>/dev/null || echo -lwebsockets) \
+             $(shell $(PKG_CONFIG) --libs $(PKGS)) -lpthread -ldl -lm
 
 COMMON_SRC  := $(wildcard common/*.c)
 GATEWAY_SRC := $(filter-out gateway/main.c,$(wildcard gateway/*.c))
@@ -81,7 +81,7 @@ $(BUILD)/bin/%: $(BUILD)/obj/tools/%.o $(LIBS)
 # --- tests ---------------------------------------------------------------
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) $^ $(DEP_LIBS) $(shell pkg-config --libs cmocka libjwt) -o $@
+	$(CC) $(LDFLAGS) $^ $(DEP_LIBS) $(shell $(PKG_CONFIG) --libs cmocka libjwt) -o $@
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done

@@ -30,7 +30,12 @@ typedef struct {
 	long long num;
 } gw_field_t;
 
-#define GW_S(k, v) ((gw_field_t){ (k), (v) ? (v) : "", 0 })
+static inline const char *gw__nz(const char *s)
+{
+	return s ? s : "";
+}
+
+#define GW_S(k, v) ((gw_field_t){ (k), gw__nz(v), 0 })
 #define GW_I(k, v) ((gw_field_t){ (k), NULL, (long long)(v) })
 
 extern gw_log_level_t gw_log_level;

@@ -13,6 +13,7 @@
 set -eu
 
 PREFIX=${1:-build/lws}
+HERE=$(cd "$(dirname "$0")" && pwd)
 VER=4.3.5
 DEBREV=4.3.5-1+deb13u2
 ORIG_SHA=87f99ad32803ed325fceac5327aae1f5c1b417d54ee61ad36cffc8df5f5ab276
@@ -20,14 +21,15 @@ DEB_SHA=059db96dc878057a629843e754fa56b2091186049c2bd36ba79db7fec62b8aea
 
 die() { echo "build-lws: $*" >&2; exit 1; }
 
-[ -f "$PREFIX/lib/libwebsockets.a" ] && exit 0
+mkdir -p "$PREFIX"
+PREFIX=$(cd "$PREFIX" && pwd)
+STAMP="$PREFIX/.built-$DEBREV-$(sha256sum "$HERE/lws-subprotocol-token.patch" | cut -c1-12)"
+[ -f "$STAMP" ] && exit 0
 if grep -qs '^#define LWS_WITH_LIBEVENT' /usr/include/lws_config.h; then
 	echo "build-lws: system libwebsockets has libevent support; using it"
 	exit 0
 fi
 
-mkdir -p "$PREFIX"
-PREFIX=$(cd "$PREFIX" && pwd)
 WORK="$PREFIX/.src"
 mkdir -p "$WORK/lists/partial" "$WORK/cache/archives/partial"
 cd "$WORK"
@@ -83,6 +85,10 @@ while read -r p; do
 	case "$p" in ''|'#'*) continue ;; esac
 	patch -p1 -s < "debian/patches/$p" || die "patch $p does not apply"
 done < debian/patches/series
+# Our one change: lws copies the Sec-WebSocket-Protocol list into 128 bytes
+# and refuses the upgrade when it is longer, but browsers can only pass a
+# token there (documented in docs/protocol.md).
+patch -p1 -s < "$HERE/lws-subprotocol-token.patch" || die "lws-subprotocol-token.patch does not apply"
 
 mkdir -p build && cd build
 cmake .. -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX="$PREFIX" \
@@ -99,4 +105,5 @@ make -j"$(nproc)" > make.log 2>&1 || { tail -30 make.log; die "build failed"; }
 make install > install.log 2>&1 || die "install failed"
 grep -q '^#define LWS_WITH_LIBEVENT' "$PREFIX/include/lws_config.h" ||
 	die "built libwebsockets lacks LWS_WITH_LIBEVENT"
+rm -f "$PREFIX"/.built-*; touch "$STAMP"
 echo "build-lws: libwebsockets $DEBREV (static, libevent) installed in $PREFIX"

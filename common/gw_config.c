@@ -1,0 +1,915 @@
+/*
+ * gw_config.c — owns the settings table and everything derived from it:
+ * parsing of flags, environment and config file into gw_config_t,
+ * validation, `--help` and the Markdown reference (docs/config.md).
+ *
+ * Called once by main at start-up (and by tools/gwconfig-doc). Not
+ * thread-safe; nothing here logs, since the log is not open yet: every
+ * problem comes back as text in the caller's `err` buffer.
+ *
+ * Adding a setting means adding a field to gw_config_t and one row to
+ * `opts` below, in struct order; table_covers_struct() refuses a table
+ * that skips a field, and the unit test refuses a docs/config.md that no
+ * longer matches the table.
+ */
+#include "gw_config.h"
+#include "gw_alloc.h"
+#include "gw_auth.h"
+#include "gw_log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+/* --- private types -------------------------------------------------------- */
+
+enum opt_type { T_STRING, T_INT, T_BOOL, T_ENUM };
+
+enum {
+	F_REQUIRED = 1 << 0, /* must be set (non-empty) somewhere */
+	F_SECRET = 1 << 1,   /* never echoed in errors or help */
+	F_META = 1 << 2,     /* no field: steers loading (--config) */
+};
+
+struct opt {
+	const char *name;            /* flag without "--", kebab-case */
+	const char *env;             /* environment variable */
+	enum opt_type type;
+	size_t off;                  /* into gw_config_t (unused with F_META) */
+	size_t size;                 /* of that field, for the coverage check */
+	long min, max;               /* T_INT: bounds; T_STRING: length (max 0: any) */
+	const char *def;             /* default, spelled as on the command line */
+	const char *const *choices;  /* T_ENUM: NULL-terminated; index = value */
+	int (*check)(const char *v); /* T_STRING: extra syntax; 0 when valid */
+	const char *expect;          /* T_STRING: what is allowed, for errors and docs */
+	const char *meta;            /* value placeholder in --help */
+	unsigned flags;
+	const char *help;            /* one line */
+};
+
+/* Where a value came from, so an error can point at it. */
+struct origin {
+	const char *file; /* NULL unless from the config file */
+	int line;
+};
+
+/* --- static prototypes ---------------------------------------------------- */
+
+static int check_listen(const char *v);
+static int check_node_id(const char *v);
+static int check_redis_url(const char *v);
+static int check_redis_prefix(const char *v);
+
+/* --- the table ------------------------------------------------------------ */
+
+static const char *const user_policy_names[] = { "replace", "reject", "multi", NULL };
+static const char *const log_level_names[] = { "debug", "info", "warn", "error", NULL };
+static const char *const log_format_names[] = { "logfmt", "json", NULL };
+static const char *const fail_mode_names[] = { "open", "closed", NULL };
+
+/* An enum's value is its name's index, so the names must follow the C enums. */
+_Static_assert(GW_POLICY_REPLACE == 0 && GW_POLICY_REJECT == 1 && GW_POLICY_MULTI == 2,
+	       "user_policy_names follows gw_user_policy_t");
+_Static_assert(GW_LOG_DEBUG == 0 && GW_LOG_INFO == 1 && GW_LOG_WARN == 2 && GW_LOG_ERROR == 3,
+	       "log_level_names follows gw_log_level_t");
+_Static_assert(GW_LOG_LOGFMT == 0 && GW_LOG_JSON == 1, "log_format_names follows gw_log_format_t");
+_Static_assert(GW_FAIL_OPEN == 0 && GW_FAIL_CLOSED == 1, "fail_mode_names follows gw_fail_mode_t");
+
+/*
+ * FIELD(f, type) is the field's offset and size, and fails to compile when
+ * the field's C type is not the one the row's parser writes.
+ */
+#define FIELD(f, ctype)                                                       \
+	offsetof(gw_config_t, f) +                                            \
+		0 * sizeof(char[__builtin_types_compatible_p(                 \
+				    __typeof__(((gw_config_t *)0)->f), ctype) \
+					? 1                                   \
+					: -1]),                               \
+		sizeof(((gw_config_t *)0)->f)
+
+#define XSTR(x) STR_(x)
+#define STR_(x) #x
+#define STR(f) T_STRING, FIELD(f, char *)
+#define INT(f) T_INT, FIELD(f, long)
+#define BOOL(f) T_BOOL, FIELD(f, int)
+#define ENUM(f) T_ENUM, FIELD(f, int)
+
+static const struct opt opts[] = {
+	{ "config", "GW_CONFIG", T_STRING, 0, 0, 0, 0, "", NULL, NULL,
+	  "a readable file", "FILE", F_META,
+	  "Read settings from FILE (`name = value` lines); empty: no file." },
+
+	/* node */
+	{ "listen", "GW_LISTEN", STR(listen), 1, 0, "0.0.0.0:8080", NULL, check_listen,
+	  "HOST:PORT, port 1..65535, HOST an IPv4 address, a name or [IPv6]",
+	  "HOST:PORT", 0, "Address the WebSocket and HTTP server listens on." },
+	{ "node-id", "GW_NODE_ID", STR(node_id), 0, 64, "", NULL, check_node_id,
+	  "empty, or 1..64 characters from [A-Za-z0-9_.-]",
+	  "ID", 0, "This node's name in the cluster; empty: HOSTNAME-PORT." },
+
+	/* auth */
+	{ "jwt-secret", "GW_JWT_SECRET", STR(jwt_secret), GW_AUTH_MIN_SECRET, 0, "", NULL,
+	  NULL, "a secret of at least " XSTR(GW_AUTH_MIN_SECRET) " bytes", "SECRET",
+	  F_REQUIRED | F_SECRET,
+	  "HS256 key that verifies client tokens." },
+	{ "jwt-leeway", "GW_JWT_LEEWAY", INT(jwt_leeway), 0, 300, "5", NULL, NULL, NULL,
+	  "SECONDS", 0, "Clock skew forgiven when checking a token's exp and nbf." },
+	{ "allowed-origins", "GW_ALLOWED_ORIGINS", STR(allowed_origins), 0, 0, "", NULL, NULL,
+	  "comma-separated origins", "LIST", 0,
+	  "Origin header values accepted on upgrade; empty: any." },
+
+	/* capacity */
+	{ "max-connections", "GW_MAX_CONNECTIONS", INT(max_connections), 1, 10000000,
+	  "100000", NULL, NULL, NULL, "N", 0, "Open connections allowed across the cluster." },
+	{ "node-max-connections", "GW_NODE_MAX_CONNECTIONS", INT(node_max_connections), 1,
+	  10000000, "20000", NULL, NULL, NULL, "N", 0, "Open connections allowed on this node." },
+	{ "max-per-lobby", "GW_MAX_PER_LOBBY", INT(max_per_lobby), 1, 10000000, "1000", NULL,
+	  NULL, NULL, "N", 0, "Members allowed in one lobby." },
+	{ "max-per-user", "GW_MAX_PER_USER", INT(max_per_user), 1, 1000, "8", NULL, NULL, NULL,
+	  "N", 0, "Connections one user may hold when user-policy is multi." },
+	{ "user-policy", "GW_USER_POLICY", ENUM(user_policy), 0, 0, "replace",
+	  user_policy_names, NULL, NULL, NULL, 0,
+	  "A user's new connection closes the old one, is refused, or adds one." },
+
+	/* health */
+	{ "heartbeat-interval", "GW_HEARTBEAT_INTERVAL", INT(heartbeat_interval), 1, 3600,
+	  "20", NULL, NULL, NULL, "SECONDS", 0, "Seconds between health pings to a client." },
+	{ "heartbeat-misses", "GW_HEARTBEAT_MISSES", INT(heartbeat_misses), 1, 10, "2", NULL,
+	  NULL, NULL, "N", 0, "Unanswered pings before a connection is closed as stale." },
+	{ "handshake-timeout", "GW_HANDSHAKE_TIMEOUT", INT(handshake_timeout), 1, 300, "10",
+	  NULL, NULL, NULL, "SECONDS", 0, "Seconds a client has to complete the handshake." },
+
+	/* bounds */
+	{ "max-message-size", "GW_MAX_MESSAGE_SIZE", INT(max_message_size), 64, 16777216,
+	  "65536", NULL, NULL, NULL, "BYTES", 0, "Largest message accepted from a client." },
+	{ "rate-limit", "GW_RATE_LIMIT", INT(rate_limit), 1, 1000000, "50", NULL, NULL, NULL,
+	  "N", 0, "Messages per second a client may send, sustained." },
+	{ "rate-burst", "GW_RATE_BURST", INT(rate_burst), 1, 1000000, "100", NULL, NULL, NULL,
+	  "N", 0, "Messages a client may send at once (the rate bucket's size)." },
+	{ "rate-violations", "GW_RATE_VIOLATIONS", INT(rate_violations), 1, 100000, "10", NULL,
+	  NULL, NULL, "N", 0, "Rate-limited messages before the connection is closed (1008)." },
+	{ "abuse-limit", "GW_ABUSE_LIMIT", INT(abuse_limit), 1, 100000, "10", NULL, NULL, NULL,
+	  "N", 0, "Malformed frames before the connection is closed (4008)." },
+	{ "send-queue-max", "GW_SEND_QUEUE_MAX", INT(send_queue_max), 1, 1000000, "1024", NULL,
+	  NULL, NULL, "N", 0, "Messages that may wait to be sent to one connection." },
+	{ "send-queue-bytes", "GW_SEND_QUEUE_BYTES", INT(send_queue_bytes), 1024, 1073741824,
+	  "1048576", NULL, NULL, NULL, "BYTES", 0,
+	  "Bytes that may wait to be sent to one connection; at least max-message-size." },
+
+	/* behaviour */
+	{ "presence-events", "GW_PRESENCE_EVENTS", BOOL(presence_events), 0, 1, "true", NULL,
+	  NULL, NULL, "BOOL", 0, "Send presence_join and presence_leave to lobby members." },
+	{ "shutdown-timeout", "GW_SHUTDOWN_TIMEOUT", INT(shutdown_timeout), 1, 600, "10", NULL,
+	  NULL, NULL, "SECONDS", 0, "Seconds to drain connections after SIGTERM." },
+
+	/* logging */
+	{ "log-level", "GW_LOG_LEVEL", ENUM(log_level), 0, 0, "info", log_level_names, NULL,
+	  NULL, NULL, 0, "Least severe level written to the log." },
+	{ "log-format", "GW_LOG_FORMAT", ENUM(log_format), 0, 0, "logfmt", log_format_names,
+	  NULL, NULL, NULL, 0, "Log line format." },
+	{ "log-file", "GW_LOG_FILE", STR(log_file), 0, 0, "", NULL, NULL, "a path", "PATH", 0,
+	  "File the log is appended to (reopened on SIGHUP); empty: stderr." },
+
+	/* cluster */
+	{ "redis", "GW_REDIS_URL", STR(redis_url), 0, 0, "", NULL, check_redis_url,
+	  "empty, redis://[user:pass@]host:port[/db] or unix:///path", "URL", F_SECRET,
+	  "Redis shared by the cluster; empty: standalone node." },
+	{ "redis-prefix", "GW_REDIS_PREFIX", STR(redis_prefix), 1, 64, "gw", NULL,
+	  check_redis_prefix, "1..64 characters from [A-Za-z0-9_.:-]", "PREFIX", 0,
+	  "Namespace in front of every Redis key." },
+	{ "redis-fail-mode", "GW_REDIS_FAIL_MODE", ENUM(redis_fail_mode), 0, 0, "open",
+	  fail_mode_names, NULL, NULL, NULL, 0,
+	  "While Redis is unreachable: keep accepting connections (open) or refuse them (closed)." },
+	{ "lease-ttl", "GW_LEASE_TTL", INT(lease_ttl), 2, 300, "15", NULL, NULL, NULL,
+	  "SECONDS", 0, "Seconds this node's Redis lease outlives its last renewal." },
+};
+
+#undef STR
+#undef STR_
+#undef XSTR
+#undef INT
+#undef BOOL
+#undef ENUM
+#undef FIELD
+
+#define N_OPTS GW_ARRAY_LEN(opts)
+#define LINE_MAX_LEN 4096 /* config file lines, including the newline */
+#define ECHO_MAX 64       /* bytes of a bad value quoted back in an error */
+
+static const char *const type_names[] = { "string", "integer", "bool", "enum" };
+
+/* --- table lookups and its self-check ------------------------------------- */
+
+/* Finds a row by flag name (`len` bytes). With `snake`, '_' matches '-'. */
+static const struct opt *find_opt(const char *name, size_t len, int snake)
+{
+	for (size_t i = 0; i < N_OPTS; i++) {
+		const char *n = opts[i].name;
+		size_t j;
+
+		if (strlen(n) != len)
+			continue;
+		for (j = 0; j < len; j++) {
+			char c = name[j];
+
+			if (snake && c == '_')
+				c = '-';
+			if (c != n[j])
+				break;
+		}
+		if (j == len)
+			return &opts[i];
+	}
+	return NULL;
+}
+
+static const struct opt *meta_opt(const char *name)
+{
+	return find_opt(name, strlen(name), 0);
+}
+
+/*
+ * C cannot list a struct's members, so this checks the next best thing:
+ * walking the rows in order, each field starts where the previous one ended
+ * (plus alignment padding) and the last one ends the struct. A field added
+ * to gw_config_t without a row shifts something and fails here. (A field
+ * small enough to hide in existing padding would slip through; keep the
+ * struct's ints in pairs or follow them with a row.)
+ */
+static int table_covers_struct(void)
+{
+	size_t end = 0;
+
+	for (size_t i = 0; i < N_OPTS; i++) {
+		const struct opt *o = &opts[i];
+
+		if (o->flags & F_META)
+			continue;
+		if (o->off < end || o->off - end >= o->size)
+			return 0;
+		end = o->off + o->size;
+	}
+	return sizeof(gw_config_t) - end < _Alignof(gw_config_t);
+}
+
+/* --- errors ---------------------------------------------------------------- */
+
+static void set_err(char *err, size_t errlen, const struct origin *from,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void set_err(char *err, size_t errlen, const struct origin *from,
+		    const char *fmt, ...)
+{
+	va_list ap;
+	size_t n = 0;
+	int w;
+
+	if (!err || !errlen)
+		return;
+	err[0] = '\0';
+	if (from && from->file) {
+		w = snprintf(err, errlen, "%s:%d: ", from->file, from->line);
+		n = w < 0 ? 0 : GW_MIN((size_t)w, errlen - 1);
+	}
+	va_start(ap, fmt);
+	vsnprintf(err + n, errlen - n, fmt, ap);
+	va_end(ap);
+}
+
+/* "--name (GW_NAME)": how every message names a setting. */
+static void bad_value(const struct opt *o, const char *v, const struct origin *from,
+		      char *err, size_t errlen)
+{
+	char expect[256];
+	const char *ell = strlen(v) > ECHO_MAX ? "..." : "";
+
+	switch (o->type) {
+	case T_INT:
+		snprintf(expect, sizeof(expect), "an integer from %ld to %ld", o->min, o->max);
+		break;
+	case T_BOOL:
+		snprintf(expect, sizeof(expect), "true or false (or 1/0, yes/no, on/off)");
+		break;
+	case T_ENUM: {
+		size_t n = 0;
+
+		n += (size_t)snprintf(expect, sizeof(expect), "one of");
+		for (size_t i = 0; o->choices[i] && n < sizeof(expect); i++)
+			n += (size_t)snprintf(expect + n, sizeof(expect) - n, "%s %s",
+					      i ? "," : "", o->choices[i]);
+		break;
+	}
+	case T_STRING:
+		snprintf(expect, sizeof(expect), "%s", o->expect);
+		break;
+	}
+	if (o->flags & F_SECRET)
+		set_err(err, errlen, from, "invalid value for --%s (%s): expected %s",
+			o->name, o->env, expect);
+	else
+		set_err(err, errlen, from, "invalid value \"%.*s%s\" for --%s (%s): expected %s",
+			ECHO_MAX, v, ell, o->name, o->env, expect);
+}
+
+/* --- value parsing -------------------------------------------------------- */
+
+/* Strict base-10: no blanks, no trailing junk, no overflow. */
+static int parse_long(const char *s, long *out)
+{
+	char *end;
+	long v;
+
+	if (!*s || !(*s == '-' || *s == '+' || (*s >= '0' && *s <= '9')))
+		return GW_EINVAL;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end)
+		return GW_EINVAL;
+	*out = v;
+	return GW_OK;
+}
+
+static int parse_bool(const char *s, int *out)
+{
+	static const char *const yes[] = { "true", "1", "yes", "on" };
+	static const char *const no[] = { "false", "0", "no", "off" };
+
+	for (size_t i = 0; i < GW_ARRAY_LEN(yes); i++) {
+		if (!strcasecmp(s, yes[i])) {
+			*out = 1;
+			return GW_OK;
+		}
+		if (!strcasecmp(s, no[i])) {
+			*out = 0;
+			return GW_OK;
+		}
+	}
+	return GW_EINVAL;
+}
+
+static int charset_ok(const char *v, const char *extra, size_t maxlen)
+{
+	size_t n = strlen(v);
+
+	if (n < 1 || n > maxlen)
+		return 0;
+	for (const char *p = v; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || (c && strchr(extra, c))))
+			return 0;
+	}
+	return 1;
+}
+
+/* A DNS-style name: dot-separated labels of letters, digits and '-'. */
+static int host_name_ok(const char *h, size_t n)
+{
+	size_t label = 0;
+
+	if (n < 1 || n > 253)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)h[i];
+
+		if (c == '.') {
+			if (label == 0 || h[i - 1] == '-')
+				return 0;
+			label = 0;
+		} else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			   (c >= '0' && c <= '9') || c == '-') {
+			if ((label == 0 && c == '-') || ++label > 63)
+				return 0;
+		} else {
+			return 0;
+		}
+	}
+	return label > 0 && h[n - 1] != '-';
+}
+
+/* Returns the port of a valid HOST:PORT, or 0. */
+static long listen_port(const char *v)
+{
+	const char *colon = strrchr(v, ':');
+	char host[256];
+	size_t hn;
+	long port;
+
+	if (!colon || parse_long(colon + 1, &port) || port < 1 || port > 65535 ||
+	    colon[1] == '+' || colon[1] == '-')
+		return 0;
+	hn = (size_t)(colon - v);
+	if (hn == 0 || hn >= sizeof(host))
+		return 0;
+	memcpy(host, v, hn);
+	host[hn] = '\0';
+	if (host[0] == '[') {
+		struct in6_addr a6;
+
+		if (hn < 3 || host[hn - 1] != ']')
+			return 0;
+		host[hn - 1] = '\0';
+		return inet_pton(AF_INET6, host + 1, &a6) == 1 ? port : 0;
+	}
+	/* All digits and dots must be an IPv4 address, not a name. */
+	if (strspn(host, "0123456789.") == hn) {
+		struct in_addr a4;
+
+		return inet_pton(AF_INET, host, &a4) == 1 ? port : 0;
+	}
+	return host_name_ok(host, hn) ? port : 0;
+}
+
+static int check_listen(const char *v)
+{
+	return listen_port(v) ? GW_OK : GW_EINVAL;
+}
+
+static int check_node_id(const char *v)
+{
+	return !*v || charset_ok(v, "_.-", 64) ? GW_OK : GW_EINVAL;
+}
+
+static int check_redis_prefix(const char *v)
+{
+	return charset_ok(v, "_.:-", 64) ? GW_OK : GW_EINVAL;
+}
+
+/*
+ * Only the scheme is checked here; the Redis link parses the rest when it
+ * connects, and a second parser here could disagree with it.
+ */
+static int check_redis_url(const char *v)
+{
+	if (!*v)
+		return GW_OK;
+	if (!strncmp(v, "redis://", 8) && v[8] && v[8] != '/')
+		return GW_OK;
+	if (!strncmp(v, "unix://", 7) && v[7] == '/' && v[8])
+		return GW_OK;
+	return GW_EINVAL;
+}
+
+/*
+ * Sets one field from text. Every source (defaults included) comes through
+ * here, so the table's defaults are held to the same rules as the operator.
+ */
+static int set_value(gw_config_t *cfg, const struct opt *o, const char *v,
+		     const struct origin *from, char *err, size_t errlen)
+{
+	char *base = (char *)cfg + o->off;
+	size_t len = strlen(v);
+
+	switch (o->type) {
+	case T_INT: {
+		long n;
+
+		if (parse_long(v, &n) || n < o->min || n > o->max)
+			goto bad;
+		*(long *)(void *)base = n;
+		return GW_OK;
+	}
+	case T_BOOL: {
+		int b;
+
+		if (parse_bool(v, &b))
+			goto bad;
+		*(int *)(void *)base = b;
+		return GW_OK;
+	}
+	case T_ENUM:
+		for (int i = 0; o->choices[i]; i++) {
+			if (!strcasecmp(v, o->choices[i])) {
+				*(int *)(void *)base = i;
+				return GW_OK;
+			}
+		}
+		goto bad;
+	case T_STRING: {
+		char **field = (char **)(void *)base;
+		char *copy;
+
+		/*
+		 * Length bounds apply to what an operator sets; an empty
+		 * required value is reported once, at the end, as missing.
+		 */
+		if (len && ((long)len < o->min || (o->max && (long)len > o->max)))
+			goto bad;
+		if (o->check && o->check(v))
+			goto bad;
+		if (!(copy = gw_strdup(v))) {
+			set_err(err, errlen, NULL, "out of memory while reading --%s", o->name);
+			return GW_ENOMEM;
+		}
+		gw_free(*field);
+		*field = copy;
+		return GW_OK;
+	}
+	}
+bad:
+	if (o->type == T_STRING && (o->flags & F_REQUIRED) && (long)len < o->min)
+		set_err(err, errlen, from,
+			"--%s (%s) is too short (%zu bytes): it must be at least %ld bytes",
+			o->name, o->env, len, o->min);
+	else
+		bad_value(o, v, from, err, errlen);
+	return GW_EINVAL;
+}
+
+/* --- sources -------------------------------------------------------------- */
+
+static const char *env_get(char **envp, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (; envp && *envp; envp++) {
+		if (!strncmp(*envp, name, n) && (*envp)[n] == '=')
+			return *envp + n + 1;
+	}
+	return NULL;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+/*
+ * Reads `name = value` lines. Only whole-line '#' comments are recognised,
+ * so a value (a secret, say) may contain '#'. Values are taken verbatim
+ * after trimming blanks; there is no quoting.
+ */
+static int load_file(gw_config_t *cfg, const char *path, char *err, size_t errlen)
+{
+	char line[LINE_MAX_LEN];
+	struct origin from = { path, 0 };
+	FILE *f = fopen(path, "r");
+	int rc = GW_OK;
+
+	if (!f) {
+		set_err(err, errlen, NULL, "cannot open config file \"%s\": %s (set by --config or GW_CONFIG)",
+			path, strerror(errno));
+		return GW_EINVAL;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		const struct opt *o;
+		char *s, *eq, *name;
+
+		from.line++;
+		if (!strchr(line, '\n') && !feof(f)) {
+			set_err(err, errlen, &from, "line too long (the limit is %d bytes)",
+				LINE_MAX_LEN - 1);
+			rc = GW_EINVAL;
+			break;
+		}
+		s = trim(line);
+		if (!*s || *s == '#')
+			continue;
+		if (!(eq = strchr(s, '='))) {
+			set_err(err, errlen, &from, "expected `name = value`");
+			rc = GW_EINVAL;
+			break;
+		}
+		*eq = '\0';
+		name = trim(s);
+		o = find_opt(name, strlen(name), 1);
+		if (!o || (o->flags & F_META)) {
+			set_err(err, errlen, &from, o ? "%s cannot be set in a config file"
+						       : "unknown setting \"%s\"; see --help",
+				name);
+			rc = GW_EINVAL;
+			break;
+		}
+		if ((rc = set_value(cfg, o, trim(eq + 1), &from, err, errlen)))
+			break;
+	}
+	if (!rc && ferror(f)) {
+		set_err(err, errlen, NULL, "cannot read config file \"%s\": %s", path,
+			strerror(errno));
+		rc = GW_EINVAL;
+	}
+	fclose(f);
+	return rc;
+}
+
+/*
+ * One pass over argv that only records, per row, the last value given
+ * (pointers into argv), so flags can be applied after the file and the
+ * environment whatever their position. Returns 1 when help was printed.
+ */
+static int scan_argv(int argc, char **argv, const char **vals, char *err, size_t errlen)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *name, *eq, *v;
+		const struct opt *o;
+		size_t len;
+		int neg = 0;
+
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			gw_config_help(stdout, argv[0]);
+			return 1;
+		}
+		if (!strcmp(a, "--help-markdown")) {
+			gw_config_markdown(stdout);
+			return 1;
+		}
+		if (strncmp(a, "--", 2) || !a[2]) {
+			/* Only the flag part: the argument may be a secret. */
+			set_err(err, errlen, NULL, "unexpected argument \"%.*s\"; options start with -- (see --help)",
+				a[0] == '-' ? (int)strcspn(a, "=") : ECHO_MAX, a);
+			return GW_EINVAL;
+		}
+		name = a + 2;
+		eq = strchr(name, '=');
+		len = eq ? (size_t)(eq - name) : strlen(name);
+		o = find_opt(name, len, 0);
+		if (!o && len > 3 && !strncmp(name, "no-", 3)) {
+			o = find_opt(name + 3, len - 3, 0);
+			if (o && o->type == T_BOOL)
+				neg = 1;
+			else
+				o = NULL;
+		}
+		if (!o) {
+			set_err(err, errlen, NULL, "unknown option --%.*s; see --help", (int)len, name);
+			return GW_EINVAL;
+		}
+		if (neg) {
+			if (eq) {
+				set_err(err, errlen, NULL, "--no-%s takes no value", o->name);
+				return GW_EINVAL;
+			}
+			v = "false";
+		} else if (eq) {
+			v = eq + 1;
+		} else if (o->type == T_BOOL) {
+			/* Bare means true; a following non-option is the value. */
+			v = (i + 1 < argc && argv[i + 1][0] != '-') ? argv[++i] : "true";
+		} else if (i + 1 < argc) {
+			v = argv[++i];
+		} else {
+			set_err(err, errlen, NULL, "option --%s needs a value (%s)", o->name,
+				o->meta ? o->meta : "see --help");
+			return GW_EINVAL;
+		}
+		vals[o - opts] = v;
+	}
+	return GW_OK;
+}
+
+/* --- after all sources ---------------------------------------------------- */
+
+static int derive_node_id(gw_config_t *cfg, char *err, size_t errlen)
+{
+	char host[256];
+	const char *port;
+	char *id;
+	size_t n;
+
+	if (*cfg->node_id)
+		return GW_OK;
+	if (gethostname(host, sizeof(host)) || !memchr(host, '\0', sizeof(host))) {
+		set_err(err, errlen, NULL, "cannot read the host name to derive --node-id; set --node-id (GW_NODE_ID)");
+		return GW_EINVAL;
+	}
+	port = strrchr(cfg->listen, ':') + 1; /* listen is valid by now */
+	n = strlen(host) + 1 + strlen(port) + 1;
+	if (!(id = gw_malloc(n))) {
+		set_err(err, errlen, NULL, "out of memory while deriving --node-id");
+		return GW_ENOMEM;
+	}
+	snprintf(id, n, "%s-%s", host, port);
+	/*
+	 * Fail rather than mangle: two hosts whose truncated or rewritten
+	 * names collide would share one node's keys in Redis.
+	 */
+	if (check_node_id(id)) {
+		set_err(err, errlen, NULL,
+			"cannot use \"%.*s\" (host name and port) as --node-id: it must be 1..64 characters from [A-Za-z0-9_.-]; set --node-id (GW_NODE_ID)",
+			ECHO_MAX, id);
+		gw_free(id);
+		return GW_EINVAL;
+	}
+	gw_free(cfg->node_id);
+	cfg->node_id = id;
+	return GW_OK;
+}
+
+static int check_whole(const gw_config_t *cfg, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < N_OPTS; i++) {
+		const struct opt *o = &opts[i];
+
+		if ((o->flags & F_REQUIRED) && !**(char *const *)(const void *)((const char *)cfg + o->off)) {
+			set_err(err, errlen, NULL, "--%s (%s) is required: set it to %s", o->name,
+				o->env, o->expect);
+			return GW_EINVAL;
+		}
+	}
+	/* A queue that cannot hold one message would drop every large one. */
+	if (cfg->send_queue_bytes < cfg->max_message_size) {
+		set_err(err, errlen, NULL,
+			"--send-queue-bytes (%ld) is smaller than --max-message-size (%ld): raise GW_SEND_QUEUE_BYTES or lower GW_MAX_MESSAGE_SIZE",
+			cfg->send_queue_bytes, cfg->max_message_size);
+		return GW_EINVAL;
+	}
+	return GW_OK;
+}
+
+/* --- public --------------------------------------------------------------- */
+
+int gw_config_load(gw_config_t *cfg, int argc, char **argv, char **envp,
+		   char *err, size_t errlen)
+{
+	const char *vals[N_OPTS] = { 0 };
+	const struct opt *conf = meta_opt("config");
+	const char *path;
+	int rc;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (err && errlen)
+		err[0] = '\0';
+	if (!table_covers_struct()) {
+		set_err(err, errlen, NULL, "internal error: the settings table does not cover gw_config_t");
+		return GW_ERROR;
+	}
+	for (size_t i = 0; i < N_OPTS; i++) {
+		if (opts[i].flags & F_META)
+			continue;
+		if ((rc = set_value(cfg, &opts[i], opts[i].def, NULL, err, errlen)))
+			return rc;
+	}
+	if ((rc = scan_argv(argc, argv, vals, err, errlen)))
+		return rc;
+
+	path = vals[conf - opts] ? vals[conf - opts] : env_get(envp, conf->env);
+	if (path && *path && (rc = load_file(cfg, path, err, errlen)))
+		return rc;
+	for (size_t i = 0; i < N_OPTS; i++) {
+		const char *v = env_get(envp, opts[i].env);
+
+		if (v && !(opts[i].flags & F_META) &&
+		    (rc = set_value(cfg, &opts[i], v, NULL, err, errlen)))
+			return rc;
+	}
+	for (size_t i = 0; i < N_OPTS; i++) {
+		if (vals[i] && !(opts[i].flags & F_META) &&
+		    (rc = set_value(cfg, &opts[i], vals[i], NULL, err, errlen)))
+			return rc;
+	}
+	if ((rc = derive_node_id(cfg, err, errlen)))
+		return rc;
+	return check_whole(cfg, err, errlen);
+}
+
+void gw_config_free(gw_config_t *cfg)
+{
+	if (!cfg)
+		return;
+	for (size_t i = 0; i < N_OPTS; i++) {
+		if (opts[i].type == T_STRING && !(opts[i].flags & F_META))
+			gw_free(*(char **)(void *)((char *)cfg + opts[i].off));
+	}
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+const char *gw_user_policy_name(int policy)
+{
+	return policy >= 0 && policy < (int)GW_ARRAY_LEN(user_policy_names) - 1
+		       ? user_policy_names[policy]
+		       : "unknown";
+}
+
+/* --- help and Markdown ---------------------------------------------------- */
+
+/* "1..300", "replace, reject, multi", "true, false" or the row's text. */
+static void print_allowed(FILE *out, const struct opt *o, const char *sep)
+{
+	switch (o->type) {
+	case T_INT:
+		fprintf(out, "%ld..%ld", o->min, o->max);
+		break;
+	case T_BOOL:
+		fprintf(out, "true%sfalse", sep);
+		break;
+	case T_ENUM:
+		for (size_t i = 0; o->choices[i]; i++)
+			fprintf(out, "%s%s", i ? sep : "", o->choices[i]);
+		break;
+	case T_STRING:
+		fputs(o->expect, out);
+		break;
+	}
+}
+
+void gw_config_help(FILE *out, const char *prog)
+{
+	const char *base = prog ? strrchr(prog, '/') : NULL;
+
+	prog = base ? base + 1 : prog ? prog : "gateway";
+	fprintf(out,
+		"Usage: %s [OPTION]...\n"
+		"\n"
+		"Runs one WebSocket gateway node. Settings are read, lowest precedence first,\n"
+		"from built-in defaults, the --config file, the environment and the flags.\n"
+		"Flags take `--name value` or `--name=value`; a bare boolean flag means true\n"
+		"and --no-NAME false. The file holds `name = value` lines and '#' comments.\n"
+		"\n"
+		"Options:\n",
+		prog);
+	for (size_t i = 0; i < N_OPTS; i++) {
+		const struct opt *o = &opts[i];
+		char flag[64];
+
+		if (o->type == T_BOOL)
+			snprintf(flag, sizeof(flag), "--[no-]%s", o->name);
+		else if (o->type == T_ENUM)
+			snprintf(flag, sizeof(flag), "--%s NAME", o->name);
+		else
+			snprintf(flag, sizeof(flag), "--%s %s", o->name, o->meta);
+		fprintf(out, "  %-32s env %s\n      %s\n      ", flag, o->env, o->help);
+		if (o->flags & F_REQUIRED)
+			fputs("required", out);
+		else if (*o->def)
+			fprintf(out, "default %s", o->def);
+		else
+			fputs("default empty", out);
+		fputs("; allowed: ", out);
+		print_allowed(out, o, "|");
+		fputc('\n', out);
+	}
+	fputs("  --help, -h\n      Print this help and exit.\n"
+	      "  --help-markdown\n      Print the settings as Markdown (docs/config.md) and exit.\n",
+	      out);
+}
+
+/* Writes `s` for a Markdown table cell: '|' escaped. */
+static void md_text(FILE *out, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '|')
+			fputc('\\', out);
+		fputc(*s, out);
+	}
+}
+
+void gw_config_markdown(FILE *out)
+{
+	fputs("# Gateway configuration\n"
+	      "\n"
+	      "<!-- Generated from the table in common/gw_config.c by build/bin/gwconfig-doc\n"
+	      "     (or `gateway --help-markdown`); tests/unit/test_config.c fails when this\n"
+	      "     file and the table disagree. Do not edit by hand. -->\n"
+	      "\n"
+	      "Every setting can be given as a flag, an environment variable or a line in a\n"
+	      "config file. Precedence, lowest first: the built-in default, the file named by\n"
+	      "`--config` (or `GW_CONFIG`), the environment, the flags. Flags take\n"
+	      "`--name value` or `--name=value`; booleans accept true/false, 1/0, yes/no and\n"
+	      "on/off, a bare `--presence-events` means true and `--no-presence-events` false.\n"
+	      "The file holds one `name = value` per line, where `name` is the flag without\n"
+	      "its dashes (`max-connections = 10`) or in snake case (`max_connections = 10`);\n"
+	      "blank lines and lines starting with `#` are ignored, a value is the rest of the\n"
+	      "line with surrounding blanks removed (no quoting), and an unknown name is an\n"
+	      "error. An environment variable set to the empty string counts as set. A bad\n"
+	      "value stops start-up with a message naming the setting and what is allowed.\n"
+	      "\n"
+	      "| Flag | Environment | Type | Default | Allowed | Description |\n"
+	      "|---|---|---|---|---|---|\n",
+	      out);
+	for (size_t i = 0; i < N_OPTS; i++) {
+		const struct opt *o = &opts[i];
+
+		fprintf(out, "| `--%s` | `%s` | %s | ", o->name, o->env, type_names[o->type]);
+		if (o->flags & F_REQUIRED)
+			fputs("*required*", out);
+		else if (*o->def)
+			fprintf(out, "`%s`", o->def);
+		else
+			fputs("*empty*", out);
+		fputs(" | ", out);
+		if (o->type == T_STRING) {
+			md_text(out, o->expect);
+		} else {
+			fputc('`', out);
+			print_allowed(out, o, "`, `");
+			fputc('`', out);
+		}
+		fputs(" | ", out);
+		md_text(out, o->help);
+		fputs(" |\n", out);
+	}
+}

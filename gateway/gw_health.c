@@ -1,0 +1,150 @@
+/*
+ * gw_health.c — heartbeats on a timing wheel (see gw_health.h).
+ *
+ * One libevent timer ticks every GW_HEALTH_TICK_MS and advances the wheel;
+ * only the connections due in that tick are touched.
+ */
+#include "gw_health.h"
+#include "gw_alloc.h"
+#include "gw_log.h"
+#include "gw_protocol.h"
+
+#include <event2/event.h>
+#include <libwebsockets.h>
+
+#define GW_HEALTH_TICK_MS 100
+#define GW_HEALTH_SLOTS 4096 /* 409.6 s per turn: a heartbeat fits in one */
+
+const uint32_t gw_health_rtt_bounds[11] = { 1, 2, 5, 10, 25, 50, 100, 250,
+					    500, 1000, 5000 };
+
+struct gw_health {
+	gw_node_t *node;
+	gw_wheel_t *wheel;
+	struct event *tick;
+};
+
+/* The next ping is due an interval after the last; expiry may come first. */
+static uint64_t next_deadline(const gw_session_t *s, uint64_t now)
+{
+	uint64_t next = s->ping_sent_ms +
+			(uint64_t)s->node->cfg->heartbeat_interval * 1000;
+
+	if (s->exp) {
+		/* exp is wall-clock seconds; convert the distance to monotonic. */
+		int64_t left_ms = s->exp * 1000 - (int64_t)gw_wall_ms() +
+				  s->node->cfg->jwt_leeway * 1000;
+		uint64_t at = left_ms > 0 ? now + (uint64_t)left_ms : now;
+
+		if (at < next)
+			next = at;
+	}
+	return next;
+}
+
+static void fire(gw_timer_t *t, void *ud)
+{
+	gw_health_t *h = ud;
+	gw_session_t *s = GW_CONTAINER_OF(t, gw_session_t, timer);
+	const gw_config_t *cfg = h->node->cfg;
+	uint64_t now = gw_now_ms();
+
+	if (s->state != GW_SS_OPEN)
+		return;
+	if (s->exp && (int64_t)(gw_wall_ms() / 1000) >= s->exp + cfg->jwt_leeway) {
+		gw_session_close(s, GW_CLOSE_TOKEN_EXPIRED);
+		return;
+	}
+	if (now < s->ping_sent_ms + (uint64_t)cfg->heartbeat_interval * 1000) {
+		/* Woken early for the expiry check; keep the ping cadence. */
+		gw_wheel_schedule(h->wheel, t, next_deadline(s, now));
+		return;
+	}
+	if (s->misses >= cfg->heartbeat_misses) {
+		gw_session_close(s, GW_CLOSE_STALE);
+		return;
+	}
+	s->misses++;
+	s->ping_sent_ms = now;
+	s->ping_out = 1;
+	s->want_ping = 1;
+	if (gw_session_send_owned(s, gw_proto_health_ping(gw_wall_ms())) != GW_OK) {
+		if (s->state == GW_SS_CLOSING)
+			return;
+	}
+	lws_callback_on_writable(s->wsi);
+	gw_wheel_schedule(h->wheel, t, next_deadline(s, now));
+}
+
+static void tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	gw_health_t *h = arg;
+
+	GW_UNUSED(fd);
+	GW_UNUSED(what);
+	gw_wheel_advance(h->wheel, gw_now_ms(), fire, h);
+}
+
+gw_health_t *gw_health_create(gw_node_t *node)
+{
+	struct timeval tv = { 0, GW_HEALTH_TICK_MS * 1000 };
+	gw_health_t *h = gw_calloc(1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	h->node = node;
+	h->wheel = gw_wheel_create(GW_HEALTH_TICK_MS, GW_HEALTH_SLOTS, gw_now_ms());
+	h->tick = event_new(node->base, -1, EV_PERSIST, tick_cb, h);
+	if (!h->wheel || !h->tick || event_add(h->tick, &tv)) {
+		gw_health_free(h);
+		return NULL;
+	}
+	return h;
+}
+
+void gw_health_free(gw_health_t *h)
+{
+	if (!h)
+		return;
+	if (h->tick)
+		event_free(h->tick);
+	gw_wheel_free(h->wheel);
+	gw_free(h);
+}
+
+void gw_health_start(gw_health_t *h, gw_session_t *s)
+{
+	uint64_t now = gw_now_ms();
+
+	s->misses = 0;
+	s->ping_out = 0;
+	s->ping_sent_ms = now; /* the baseline: first ping one interval on */
+	gw_timer_init(&s->timer);
+	gw_wheel_schedule(h->wheel, &s->timer, next_deadline(s, now));
+}
+
+void gw_health_stop(gw_health_t *h, gw_session_t *s)
+{
+	gw_wheel_cancel(h->wheel, &s->timer);
+}
+
+void gw_health_on_pong(gw_health_t *h, gw_session_t *s)
+{
+	gw_stats_t *st = &h->node->stats;
+	uint64_t rtt;
+	size_t i;
+
+	s->misses = 0;
+	st->pongs++;
+	if (!s->ping_out)
+		return;
+	s->ping_out = 0;
+	rtt = gw_now_ms() - s->ping_sent_ms;
+	s->rtt_ms = (uint32_t)rtt;
+	st->rtt_sum_ms += rtt;
+	st->rtt_count++;
+	for (i = 0; i < GW_ARRAY_LEN(gw_health_rtt_bounds); i++)
+		if (rtt <= gw_health_rtt_bounds[i])
+			break;
+	st->rtt_buckets[i]++;
+}

@@ -1,0 +1,90 @@
+/*
+ * gw_http.c — /healthz and /stats bodies. The lws plumbing that writes them
+ * is in gw_server.c; this file only decides what to say.
+ */
+#include "gw_http.h"
+#include "gw_cluster.h"
+#include "gw_session.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static gw_buf_t *body(const char *s)
+{
+	gw_buf_t *b = gw_buf_new(strlen(s));
+
+	if (b && gw_buf_append_str(&b, s)) {
+		gw_buf_unref(b);
+		return NULL;
+	}
+	return b;
+}
+
+static gw_buf_t *stats(gw_node_t *node)
+{
+	const gw_stats_t *st = &node->stats;
+	const gw_config_t *cfg = node->cfg;
+	size_t total = gw_registry_joined(node->reg);
+	uint64_t rejected = 0;
+	char tmp[2048];
+	size_t i;
+
+	for (i = 0; i < GW_ARRAY_LEN(st->rejected); i++)
+		rejected += st->rejected[i];
+	snprintf(tmp, sizeof(tmp),
+		 "{\"node\":\"%s\",\"mode\":\"%s\",\"total\":%zu,\"max\":%ld,"
+		 "\"capacity_percent\":%.2f,\"active_lobbies\":%zu,\"users\":%zu,"
+		 "\"connecting\":%zu,\"max_connections\":%ld,\"max_per_lobby\":%ld,"
+		 "\"uptime_s\":%llu,\"draining\":%s,"
+		 "\"admitted\":%llu,\"rejected\":%llu,"
+		 "\"rejected_server_full\":%llu,\"rejected_node_full\":%llu,"
+		 "\"rejected_lobby_full\":%llu,\"rejected_unauthorized\":%llu,"
+		 "\"messages_in\":%llu,\"messages_out\":%llu,\"bytes_in\":%llu,"
+		 "\"bytes_out\":%llu,\"broadcasts\":%llu,\"directs\":%llu,"
+		 "\"rate_limited\":%llu,\"dropped\":%llu,"
+		 "\"slow_consumer_closes\":%llu,\"stale_closes\":%llu,"
+		 "\"avg_rtt_ms\":%.2f}",
+		 cfg->node_id, node->cluster ? "cluster" : "standalone", total,
+		 cfg->node_max_connections,
+		 cfg->node_max_connections ? 100.0 * (double)total /
+			 (double)cfg->node_max_connections : 0.0,
+		 gw_registry_lobbies(node->reg), gw_registry_users(node->reg),
+		 gw_registry_conns(node->reg) - total, cfg->max_connections,
+		 cfg->max_per_lobby,
+		 (unsigned long long)((gw_wall_ms() - node->started_ms) / 1000),
+		 node->draining ? "true" : "false",
+		 (unsigned long long)st->admitted, (unsigned long long)rejected,
+		 (unsigned long long)st->rejected[GW_CLOSE_SERVER_FULL],
+		 (unsigned long long)st->rejected[GW_CLOSE_NODE_FULL],
+		 (unsigned long long)st->rejected[GW_CLOSE_LOBBY_FULL],
+		 (unsigned long long)st->rejected[GW_CLOSE_UNAUTHORIZED],
+		 (unsigned long long)st->messages_in,
+		 (unsigned long long)st->messages_out,
+		 (unsigned long long)st->bytes_in, (unsigned long long)st->bytes_out,
+		 (unsigned long long)st->broadcasts, (unsigned long long)st->directs,
+		 (unsigned long long)st->rate_limited,
+		 (unsigned long long)st->dropped,
+		 (unsigned long long)st->closed[GW_CLOSE_SLOW_CONSUMER],
+		 (unsigned long long)st->closed[GW_CLOSE_STALE],
+		 st->rtt_count ? (double)st->rtt_sum_ms / (double)st->rtt_count : 0.0);
+	return body(tmp);
+}
+
+gw_buf_t *gw_http_route(gw_node_t *node, const char *method, const char *path,
+			int *status)
+{
+	if (strcmp(method, "GET") != 0) {
+		*status = 405;
+		return body("{\"error\":\"method_not_allowed\"}");
+	}
+	if (strcmp(path, "/healthz") == 0) {
+		*status = 200;
+		return body("{\"status\":\"ok\"}");
+	}
+	if (strcmp(path, "/stats") == 0) {
+		*status = 200;
+		return stats(node);
+	}
+	*status = 404;
+	return body("{\"error\":\"not_found\"}");
+}

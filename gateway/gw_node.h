@@ -1,0 +1,69 @@
+/*
+ * gw_node.h — the node: what every gateway module shares.
+ *
+ * main owns the one event_base and creates the node; gw_server attaches
+ * libwebsockets to that base; the router, health, admission and presence
+ * modules read the node's config and registry and bump its counters.
+ */
+#ifndef GW_NODE_H
+#define GW_NODE_H
+
+#include "gw_config.h"
+#include "gw_registry.h"
+#include "gw_wheel.h"
+
+struct event_base;
+struct event;
+struct lws_context;
+typedef struct gw_auth gw_auth_t;
+typedef struct gw_admission gw_admission_t;
+typedef struct gw_presence gw_presence_t;
+typedef struct gw_cluster gw_cluster_t;
+typedef struct gw_health gw_health_t;
+typedef struct gw_session gw_session_t;
+
+/* Counters: monotonic since start, reported by /stats and /metrics. */
+typedef struct {
+	uint64_t accepted;        /* upgrades completed */
+	uint64_t admitted;
+	uint64_t rejected[24];    /* by gw_close_t, before admission */
+	uint64_t closed[24];      /* by gw_close_t, after admission */
+	uint64_t messages_in;
+	uint64_t messages_out;    /* frames queued to clients */
+	uint64_t bytes_in;
+	uint64_t bytes_out;
+	uint64_t broadcasts;
+	uint64_t directs;
+	uint64_t errors_sent;
+	uint64_t rate_limited;    /* messages dropped by the rate limiter */
+	uint64_t dropped;         /* frames dropped (closing or queue full) */
+	uint64_t pongs;
+	uint64_t rtt_sum_ms;
+	uint64_t rtt_count;
+	uint64_t rtt_buckets[12]; /* ping RTT histogram, see gw_health.c */
+	uint64_t pubsub_in;
+	uint64_t pubsub_out;
+	uint64_t gaps;
+} gw_stats_t;
+
+typedef struct gw_node {
+	gw_config_t *cfg;
+	struct event_base *base;
+	struct lws_context *lws;
+	gw_auth_t *auth;
+	gw_registry_t *reg;
+	gw_admission_t *admission;
+	gw_presence_t *presence;
+	gw_cluster_t *cluster;  /* NULL when standalone */
+	gw_health_t *health;
+	gw_stats_t stats;
+	uint64_t started_ms;    /* wall clock */
+	uint64_t next_conn;     /* connection id counter */
+	int draining;           /* shutting down: refuse new connections */
+	gw_list_t reap;         /* closing sessions awaiting detach (gw_router) */
+	struct event *reap_ev;
+	int port;               /* the port we listen on */
+	char host[256];
+} gw_node_t;
+
+#endif

@@ -1,0 +1,63 @@
+/*
+ * gw_presence.c — presence events and queries (see gw_presence.h).
+ */
+#include "gw_presence.h"
+#include "gw_cluster.h"
+#include "gw_protocol.h"
+#include "gw_router.h"
+
+static void event_local(gw_node_t *node, gw_session_t *s, int join,
+			const char *reason)
+{
+	char id[GW_CONN_ID_MAX];
+	gw_buf_t *b;
+
+	if (!node->cfg->presence_events)
+		return;
+	b = gw_proto_presence_event(join, s->m.lobby->name, s->m.user->name,
+				    gw_session_id_str(s, id), reason);
+	if (!b)
+		return;
+	gw_router_deliver_lobby(node, s->m.lobby, b, s->m.id);
+	gw_buf_unref(b);
+}
+
+void gw_presence_join(gw_node_t *node, gw_session_t *s)
+{
+	event_local(node, s, 1, NULL);
+	if (node->cluster)
+		gw_cluster_presence_join(node->cluster, s);
+}
+
+void gw_presence_leave(gw_node_t *node, gw_session_t *s, const char *reason)
+{
+	event_local(node, s, 0, reason);
+	if (node->cluster)
+		gw_cluster_presence_leave(node->cluster, s, reason);
+}
+
+gw_buf_t *gw_presence_local_reply(gw_node_t *node, gw_lobby_t *l)
+{
+	uint64_t mark = gw_registry_next_mark(node->reg);
+	gw_buf_t *b = gw_proto_presence_begin(l->name);
+	size_t n = 0;
+	gw_list_t *pos;
+
+	for (pos = l->members.next; b && pos != &l->members; pos = pos->next) {
+		gw_member_t *m = GW_MEMBER_OF(pos, lobby_link);
+
+		if (m->user->mark == mark)
+			continue;
+		m->user->mark = mark;
+		b = gw_proto_presence_add(b, m->user->name, n == 0);
+		n++;
+	}
+	return gw_proto_presence_end(b, n);
+}
+
+void gw_presence_query(gw_node_t *node, gw_session_t *s)
+{
+	if (node->cluster && gw_cluster_presence_query(node->cluster, s) == GW_OK)
+		return;
+	gw_session_send_owned(s, gw_presence_local_reply(node, s->m.lobby));
+}

@@ -1,0 +1,371 @@
+/*
+ * gw_router.c — admission, message routing, local delivery and detach.
+ *
+ * Detaching a closing session (leaving its lobby, telling presence and
+ * admission) never happens inside a walk over a lobby: a send inside a
+ * fan-out may close a slow receiver, and unlinking it there could break
+ * the walk. gw_router_detach() therefore only queues the session on
+ * node->reap; a zero-delay libevent event detaches the queue on the next
+ * loop turn, and LWS_CALLBACK_CLOSED detaches anything still queued.
+ */
+#include "gw_router.h"
+#include "gw_admission.h"
+#include "gw_alloc.h"
+#include "gw_cluster.h"
+#include "gw_health.h"
+#include "gw_log.h"
+#include "gw_presence.h"
+#include "gw_protocol.h"
+
+#include <event2/event.h>
+#include <libwebsockets.h>
+#include <string.h>
+
+static void detach_now(gw_session_t *s);
+
+static void reap_cb(evutil_socket_t fd, short what, void *arg)
+{
+	gw_node_t *node = arg;
+
+	GW_UNUSED(fd);
+	GW_UNUSED(what);
+	while (!gw_list_empty(&node->reap)) {
+		gw_session_t *s = GW_CONTAINER_OF(node->reap.next, gw_session_t,
+						  timer.link);
+		detach_now(s);
+	}
+}
+
+int gw_router_init(gw_node_t *node)
+{
+	gw_list_init(&node->reap);
+	node->reap_ev = event_new(node->base, -1, 0, reap_cb, node);
+	return node->reap_ev ? GW_OK : GW_ENOMEM;
+}
+
+void gw_router_shutdown(gw_node_t *node)
+{
+	if (node->reap_ev) {
+		reap_cb(-1, 0, node);
+		event_free(node->reap_ev);
+		node->reap_ev = NULL;
+	}
+}
+
+static gw_admit_req_t req_of(const gw_session_t *s)
+{
+	gw_admit_req_t r = { .conn_id = s->m.id };
+
+	if (s->m.lobby) {
+		r.user = s->m.user->name;
+		r.user_len = s->m.user->name_len;
+		r.lobby = s->m.lobby->name;
+		r.lobby_len = s->m.lobby->name_len;
+	} else {
+		r.user = s->want_user;
+		r.user_len = s->want_user ? strlen(s->want_user) : 0;
+		r.lobby = s->want_lobby;
+		r.lobby_len = s->want_lobby ? strlen(s->want_lobby) : 0;
+	}
+	return r;
+}
+
+static void log_conn(gw_log_level_t lvl, const char *event,
+		     const gw_session_t *s, const char *reason)
+{
+	char id[GW_CONN_ID_MAX];
+	const char *user = s->m.user ? s->m.user->name : s->want_user;
+	const char *lobby = s->m.lobby ? s->m.lobby->name : s->want_lobby;
+
+	GW_LOG(lvl, event, GW_S("conn", gw_session_id_str(s, id)),
+	       GW_S("user", user ? user : "-"), GW_S("lobby", lobby ? lobby : "-"),
+	       GW_S("reason", reason), GW_I("rtt_ms", s->rtt_ms));
+}
+
+static void detach_now(gw_session_t *s)
+{
+	gw_node_t *node = s->node;
+	gw_close_t why = (gw_close_t)s->close;
+
+	if (s->reaping) {
+		gw_list_del(&s->timer.link);
+		s->reaping = 0;
+	}
+	if (s->detached)
+		return;
+	s->detached = 1;
+	if (s->m.lobby) {
+		gw_admit_req_t req;
+
+		gw_health_stop(node->health, s);
+		gw_presence_leave(node, s, why == GW_CLOSE_NORMAL ? "closed"
+								  : gw_close_reason(why));
+		log_conn(GW_LOG_INFO, "disconnect", s, gw_close_name(why));
+		req = req_of(s);
+		if (s->admitted)
+			gw_admission_release(node->admission, &req);
+		gw_registry_leave(node->reg, &s->m);
+	} else if (s->admitted) {
+		gw_admit_req_t req = req_of(s);
+
+		gw_admission_release(node->admission, &req);
+	} else if (why != GW_CLOSE_NORMAL) {
+		log_conn(GW_LOG_INFO, "reject", s, gw_close_name(why));
+	}
+}
+
+void gw_router_detach(gw_session_t *s, gw_close_t why)
+{
+	GW_UNUSED(why); /* s->close holds it */
+	if (s->detached || s->reaping)
+		return;
+	if (s->m.lobby)
+		gw_health_stop(s->node->health, s);
+	gw_list_add_tail(&s->node->reap, &s->timer.link);
+	s->reaping = 1;
+	event_active(s->node->reap_ev, 0, 0);
+}
+
+void gw_router_forget(gw_session_t *s)
+{
+	if (s->reaping || !s->detached) {
+		if (!s->reaping && s->m.lobby)
+			gw_health_stop(s->node->health, s);
+		detach_now(s);
+	}
+	gw_registry_remove(s->node->reg, &s->m);
+}
+
+/* --- admission ------------------------------------------------------------ */
+
+static const gw_close_t verdict_close[] = {
+	[GW_ADMIT_OK] = GW_CLOSE_NORMAL,
+	[GW_ADMIT_SERVER_FULL] = GW_CLOSE_SERVER_FULL,
+	[GW_ADMIT_NODE_FULL] = GW_CLOSE_NODE_FULL,
+	[GW_ADMIT_LOBBY_FULL] = GW_CLOSE_LOBBY_FULL,
+	[GW_ADMIT_USER_LIMIT] = GW_CLOSE_ALREADY_CONNECTED,
+	[GW_ADMIT_UNAVAILABLE] = GW_CLOSE_UNAVAILABLE,
+};
+
+static void admitted(gw_node_t *node, uint64_t conn_id, gw_admit_t verdict)
+{
+	gw_member_t *m = gw_registry_find(node->reg, conn_id);
+	gw_session_t *s;
+	char id[GW_CONN_ID_MAX];
+	const gw_config_t *cfg = node->cfg;
+	gw_user_t *u;
+	int rc;
+
+	if (!m)
+		return; /* gone; the admission implementation releases */
+	s = GW_SESSION_OF(m);
+	if (s->state != GW_SS_ADMITTING) {
+		if (verdict == GW_ADMIT_OK) {
+			gw_admit_req_t req = req_of(s);
+
+			gw_admission_release(node->admission, &req);
+		}
+		return;
+	}
+	if (verdict != GW_ADMIT_OK) {
+		gw_session_close(s, verdict_close[verdict]);
+		return;
+	}
+	s->admitted = 1;
+	u = gw_registry_user(node->reg, s->want_user, strlen(s->want_user));
+	if (u && cfg->user_policy == GW_POLICY_REPLACE)
+		gw_router_kick(node, u->name, u->name_len, 0, GW_CLOSE_REPLACED);
+	rc = gw_registry_join(node->reg, &s->m, s->want_user, strlen(s->want_user),
+			      s->want_lobby, strlen(s->want_lobby));
+	if (rc) {
+		gw_session_close(s, GW_CLOSE_INTERNAL);
+		return;
+	}
+	gw_free(s->want_user);
+	gw_free(s->want_lobby);
+	s->want_user = s->want_lobby = NULL;
+	s->state = GW_SS_OPEN;
+	node->stats.admitted++;
+	gw_health_start(node->health, s);
+	gw_session_send_owned(s, gw_proto_welcome(gw_session_id_str(s, id),
+						  s->m.user->name, s->m.lobby->name,
+						  cfg->node_id, cfg->heartbeat_interval,
+						  cfg->max_message_size));
+	log_conn(GW_LOG_INFO, "connect", s, NULL);
+	gw_presence_join(node, s);
+}
+
+void gw_router_admit(gw_session_t *s)
+{
+	gw_admit_req_t req;
+
+	if (s->pending) {
+		gw_session_close(s, (gw_close_t)(s->pending - 1));
+		return;
+	}
+	s->state = GW_SS_ADMITTING;
+	req = req_of(s);
+	if (gw_admission_admit(s->node->admission, &req, admitted) != GW_OK)
+		gw_session_close(s, GW_CLOSE_INTERNAL);
+}
+
+/* --- delivery -------------------------------------------------------------- */
+
+size_t gw_router_deliver_lobby(gw_node_t *node, gw_lobby_t *l, gw_buf_t *b,
+			       uint64_t exclude_conn)
+{
+	gw_list_t *pos;
+	size_t n = 0;
+
+	GW_UNUSED(node);
+	/* Sends never unlink members (detach is deferred), so no _safe walk. */
+	for (pos = l->members.next; pos != &l->members; pos = pos->next) {
+		gw_member_t *m = GW_MEMBER_OF(pos, lobby_link);
+
+		if (m->id != exclude_conn &&
+		    gw_session_send(GW_SESSION_OF(m), b) == GW_OK)
+			n++;
+	}
+	return n;
+}
+
+size_t gw_router_deliver_user(gw_node_t *node, const char *user, size_t len,
+			      gw_buf_t *b)
+{
+	gw_user_t *u = gw_registry_user(node->reg, user, len);
+	gw_list_t *pos;
+	size_t n = 0;
+
+	if (!u)
+		return 0;
+	for (pos = u->conns.next; pos != &u->conns; pos = pos->next)
+		if (gw_session_send(GW_SESSION_OF(GW_MEMBER_OF(pos, user_link)),
+				    b) == GW_OK)
+			n++;
+	return n;
+}
+
+size_t gw_router_kick(gw_node_t *node, const char *user, size_t len,
+		      uint64_t conn_id, gw_close_t why)
+{
+	gw_user_t *u = gw_registry_user(node->reg, user, len);
+	gw_list_t *pos;
+	size_t n = 0;
+
+	if (!u)
+		return 0;
+	for (pos = u->conns.next; pos != &u->conns; pos = pos->next) {
+		gw_session_t *s = GW_SESSION_OF(GW_MEMBER_OF(pos, user_link));
+
+		if ((!conn_id || s->m.id == conn_id) && s->state == GW_SS_OPEN) {
+			gw_session_close(s, why);
+			n++;
+		}
+	}
+	return n;
+}
+
+static int close_one(gw_member_t *m, void *ud)
+{
+	gw_session_close(GW_SESSION_OF(m), *(gw_close_t *)ud);
+	return 0;
+}
+
+void gw_router_close_all(gw_node_t *node, gw_close_t why)
+{
+	gw_registry_each_member(node->reg, close_one, &why);
+}
+
+/* --- client messages -------------------------------------------------------- */
+
+static void on_broadcast(gw_session_t *s, const gw_client_msg_t *msg)
+{
+	gw_node_t *node = s->node;
+	gw_buf_t *b = gw_proto_message(s->m.lobby->name, s->m.user->name,
+				       msg->data, msg->data_len);
+
+	if (!b) {
+		gw_session_error(s, "internal", "out of memory", 0);
+		return;
+	}
+	node->stats.broadcasts++;
+	gw_router_deliver_lobby(node, s->m.lobby, b, msg->echo ? 0 : s->m.id);
+	if (node->cluster)
+		gw_cluster_publish_lobby(node->cluster, s->m.lobby, s->m.user->name, b);
+	gw_buf_unref(b);
+}
+
+static void on_direct(gw_session_t *s, const gw_client_msg_t *msg)
+{
+	gw_node_t *node = s->node;
+	gw_buf_t *b = gw_proto_direct(s->m.user->name, msg->data, msg->data_len);
+	size_t n;
+
+	if (!b) {
+		gw_session_error(s, "internal", "out of memory", 0);
+		return;
+	}
+	node->stats.directs++;
+	n = gw_router_deliver_user(node, msg->to, msg->to_len, b);
+	if (node->cluster)
+		gw_cluster_send_user(node->cluster, s, msg->to, msg->to_len, b, n);
+	else if (!n)
+		gw_session_error(s, "user_offline", "no such user is connected", 0);
+	gw_buf_unref(b);
+}
+
+void gw_router_on_message(gw_session_t *s, const char *in, size_t len)
+{
+	gw_node_t *node = s->node;
+	const gw_config_t *cfg = node->cfg;
+	gw_client_msg_t msg;
+	const char *code;
+
+	if (s->state != GW_SS_OPEN)
+		return; /* before the welcome or while closing: dropped */
+	node->stats.messages_in++;
+	gw_health_alive(s);
+	if (!gw_bucket_take(&s->bucket, (uint32_t)cfg->rate_limit,
+			    (uint32_t)cfg->rate_burst, gw_now_ms())) {
+		node->stats.rate_limited++;
+		if (++s->violations >= cfg->rate_violations)
+			gw_session_close(s, GW_CLOSE_RATE_LIMITED);
+		else
+			gw_session_error(s, "rate_limited",
+					 "message dropped: sending too fast", 0);
+		return;
+	}
+	if (gw_client_msg_parse(in, len, &msg, &code) != GW_OK) {
+		gw_session_error(s, code, strcmp(code, "bad_json") == 0
+					  ? "invalid JSON or not an object"
+					  : "missing or invalid field", 1);
+		return;
+	}
+	switch (msg.type) {
+	case GW_MSG_BROADCAST:
+		on_broadcast(s, &msg);
+		break;
+	case GW_MSG_DIRECT:
+		on_direct(s, &msg);
+		break;
+	case GW_MSG_PRESENCE:
+		gw_presence_query(node, s);
+		break;
+	case GW_MSG_HEALTH_PONG:
+		gw_health_on_pong(node->health, s);
+		break;
+	case GW_MSG_UNKNOWN:
+		gw_session_error(s, "unknown_type", "unknown message type", 1);
+		break;
+	}
+	gw_client_msg_clear(&msg);
+}
+
+void gw_router_on_binary(gw_session_t *s)
+{
+	if (s->state != GW_SS_OPEN)
+		return;
+	s->node->stats.messages_in++;
+	gw_session_error(s, "binary_not_supported",
+			 "binary frames are not supported", 1);
+}

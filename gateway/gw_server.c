@@ -1,0 +1,299 @@
+/*
+ * gw_server.c — the libwebsockets side of the node.
+ *
+ * The admission decision is not taken in LWS_CALLBACK_HTTP_CONFIRM_UPGRADE
+ * (that path had a use-after-free in lws) but in
+ * LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION, and a refusal is not a failed
+ * handshake: the filter records a verdict, the upgrade completes, and
+ * ESTABLISHED closes with the documented code and reason, because a
+ * browser's WebSocket API never shows an HTTP status to the page.
+ */
+#include "gw_server.h"
+#include "gw_alloc.h"
+#include "gw_auth.h"
+#include "gw_http.h"
+#include "gw_health.h"
+#include "gw_log.h"
+#include "gw_protocol.h"
+#include "gw_router.h"
+#include "gw_session.h"
+
+#include <libwebsockets.h>
+#include <stdio.h>
+#include <string.h>
+
+#define GW_RX_BUFFER 512 /* per-connection; larger messages arrive in pieces */
+
+static gw_node_t *node_of(struct lws *wsi)
+{
+	return lws_context_user(lws_get_context(wsi));
+}
+
+/* --- the upgrade filter -------------------------------------------------- */
+
+static int origin_allowed(const gw_config_t *cfg, struct lws *wsi)
+{
+	char origin[256];
+	const char *p = cfg->allowed_origins, *e;
+	int n;
+
+	if (!p || !*p)
+		return 1;
+	n = lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN);
+	if (n <= 0)
+		return 1; /* not a browser: the allowlist is for browsers */
+	while (*p) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		e = p;
+		while (*e && *e != ',')
+			e++;
+		while (e > p && e[-1] == ' ')
+			e--;
+		if ((size_t)(e - p) == (size_t)n && strncmp(p, origin, (size_t)n) == 0)
+			return 1;
+		while (*e && *e != ',')
+			e++;
+		p = e;
+	}
+	return 0;
+}
+
+/*
+ * The token from, in order: ?token=, "Authorization: Bearer", or a
+ * "bearer.<JWT>" entry of Sec-WebSocket-Protocol. Returns its length, 0 if
+ * absent, -1 if too long.
+ */
+static int find_token(struct lws *wsi, const char *protocols, char *tok,
+		      size_t cap)
+{
+	const char *p, *e;
+	int n;
+
+	n = lws_get_urlarg_by_name_safe(wsi, "token", tok, (int)cap);
+	if (n > 0)
+		return n;
+	n = lws_hdr_copy(wsi, tok, (int)cap, WSI_TOKEN_HTTP_AUTHORIZATION);
+	if (n < 0 && lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION))
+		return -1;
+	if (n > 7 && strncasecmp(tok, "Bearer ", 7) == 0) {
+		memmove(tok, tok + 7, (size_t)n - 6);
+		return n - 7;
+	}
+	for (p = protocols; p && *p; p = e) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		e = p;
+		while (*e && *e != ',' && *e != ' ')
+			e++;
+		if (e - p > 7 && strncmp(p, "bearer.", 7) == 0) {
+			if ((size_t)(e - p - 7) >= cap)
+				return -1;
+			memcpy(tok, p + 7, (size_t)(e - p - 7));
+			tok[e - p - 7] = '\0';
+			return (int)(e - p - 7);
+		}
+	}
+	return 0;
+}
+
+static gw_close_t filter(gw_node_t *node, gw_session_t *s, struct lws *wsi,
+			 const char *protocols)
+{
+	char path[256], tok[GW_AUTH_TOKEN_MAX + 1];
+	const char *lobby, *why = NULL;
+	gw_claims_t claims;
+	int n, rc;
+
+	n = lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI);
+	if (n <= 4 || strncmp(path, "/ws/", 4) != 0)
+		return GW_CLOSE_BAD_LOBBY;
+	lobby = path + 4;
+	if (!gw_lobby_name_valid(lobby, strlen(lobby)))
+		return GW_CLOSE_BAD_LOBBY;
+	s->want_lobby = gw_strdup(lobby);
+	if (!s->want_lobby)
+		return GW_CLOSE_INTERNAL;
+	if (!origin_allowed(node->cfg, wsi)) {
+		GW_LOG(GW_LOG_INFO, "auth_failed", GW_S("lobby", lobby),
+		       GW_S("why", "origin_not_allowed"));
+		return GW_CLOSE_UNAUTHORIZED;
+	}
+	n = find_token(wsi, protocols, tok, sizeof(tok));
+	if (n <= 0) {
+		GW_LOG(GW_LOG_INFO, "auth_failed", GW_S("lobby", lobby),
+		       GW_S("why", n < 0 ? "too_long" : "missing_token"));
+		return GW_CLOSE_UNAUTHORIZED;
+	}
+	rc = gw_auth_verify(node->auth, tok, (size_t)n,
+			    (int64_t)(gw_wall_ms() / 1000), &claims, &why);
+	lws_explicit_bzero(tok, sizeof(tok));
+	if (rc != GW_OK) {
+		GW_LOG(GW_LOG_INFO, "auth_failed", GW_S("lobby", lobby),
+		       GW_S("why", why));
+		return GW_CLOSE_UNAUTHORIZED;
+	}
+	s->want_user = gw_strdup(claims.sub);
+	if (!s->want_user)
+		return GW_CLOSE_INTERNAL;
+	s->exp = claims.exp;
+	return GW_CLOSE_NORMAL;
+}
+
+/* --- HTTP ------------------------------------------------------------------- */
+
+static int serve_http(gw_node_t *node, struct lws *wsi, const char *path)
+{
+	unsigned char hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *p = start,
+		      *end = hdr + sizeof(hdr) - 1;
+	const char *method = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI)
+				     ? "GET" : "OTHER";
+	int status = 500;
+	gw_buf_t *b = gw_http_route(node, method, path, &status);
+
+	if (!b)
+		return -1;
+	if (lws_add_http_common_headers(wsi, (unsigned int)status,
+					"application/json", b->len, &p, end) ||
+	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
+					 (unsigned char *)"no-store", 8, &p, end) ||
+	    lws_finalize_write_http_header(wsi, start, &p, end) ||
+	    lws_write(wsi, gw_buf_data(b), b->len, LWS_WRITE_HTTP_FINAL) < 0) {
+		gw_buf_unref(b);
+		return -1;
+	}
+	gw_buf_unref(b);
+	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+/* --- the protocol callback --------------------------------------------------- */
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason,
+		    void *user, void *in, size_t len)
+{
+	gw_session_t *s = user;
+	gw_node_t *node;
+
+	switch (reason) {
+	case LWS_CALLBACK_HTTP:
+		return serve_http(node_of(wsi), wsi, in ? (const char *)in : "/");
+
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
+		gw_close_t v;
+
+		node = node_of(wsi);
+		if (node->draining)
+			return -1;
+		s->wsi = wsi;
+		s->node = node;
+		v = filter(node, s, wsi, in);
+		s->pending = v == GW_CLOSE_NORMAL ? 0 : (uint8_t)(v + 1);
+		return 0;
+	}
+
+	case LWS_CALLBACK_ESTABLISHED:
+		node = node_of(wsi);
+		s->wsi = wsi;
+		s->node = node;
+		s->m.id = ++node->next_conn;
+		node->stats.accepted++;
+		gw_bucket_init(&s->bucket, (uint32_t)node->cfg->rate_burst,
+			       gw_now_ms());
+		if (gw_registry_add(node->reg, &s->m) != GW_OK) {
+			s->state = GW_SS_CLOSING;
+			return -1;
+		}
+		s->state = GW_SS_NEW;
+		gw_router_admit(s);
+		return 0;
+
+	case LWS_CALLBACK_RECEIVE:
+		gw_session_on_receive(s, in, len);
+		return 0;
+
+	case LWS_CALLBACK_RECEIVE_PONG:
+		if (s->state == GW_SS_OPEN)
+			gw_health_on_pong(s->node->health, s);
+		return 0;
+
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		return gw_session_on_writeable(s);
+
+	case LWS_CALLBACK_CLOSED:
+		if (s->node)
+			gw_session_on_closed(s);
+		return 0;
+
+	case LWS_CALLBACK_WSI_DESTROY:
+		/* An upgrade that failed after the filter never saw CLOSED. */
+		if (s) {
+			gw_free(s->want_user);
+			gw_free(s->want_lobby);
+			s->want_user = s->want_lobby = NULL;
+		}
+		return 0;
+
+	default:
+		return 0;
+	}
+}
+
+static const struct lws_protocols protocols[] = {
+	{ "gateway", callback, sizeof(gw_session_t), GW_RX_BUFFER, 0, NULL, 0 },
+	LWS_PROTOCOL_LIST_TERM
+};
+
+static void lws_log(int level, const char *line)
+{
+	char msg[256];
+	size_t n = strlen(line);
+
+	if (n >= sizeof(msg))
+		n = sizeof(msg) - 1;
+	memcpy(msg, line, n);
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		n--;
+	msg[n] = '\0';
+	GW_LOG(level == LLL_ERR ? GW_LOG_ERROR : GW_LOG_WARN, "lws",
+	       GW_S("msg", msg));
+}
+
+int gw_server_start(gw_node_t *node, char *err, size_t errlen)
+{
+	struct lws_context_creation_info info;
+	void *loops[1] = { node->base };
+	const char *iface = node->host;
+
+	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
+	memset(&info, 0, sizeof(info));
+	info.port = node->port;
+	if (!*iface || strcmp(iface, "0.0.0.0") == 0 || strcmp(iface, "*") == 0)
+		iface = NULL;
+	info.iface = iface;
+	info.protocols = protocols;
+	info.options = LWS_SERVER_OPTION_LIBEVENT |
+		       LWS_SERVER_OPTION_VALIDATE_UTF8 |
+		       LWS_SERVER_OPTION_DISABLE_IPV6;
+	if (iface && strchr(iface, ':'))
+		info.options &= ~(uint64_t)LWS_SERVER_OPTION_DISABLE_IPV6;
+	info.foreign_loops = loops;
+	info.user = node;
+	info.timeout_secs = (unsigned int)node->cfg->handshake_timeout;
+	info.max_http_header_data = 8192;
+	info.count_threads = 1;
+	node->lws = lws_create_context(&info);
+	if (!node->lws) {
+		snprintf(err, errlen, "cannot listen on %s (in use, or bad address?)",
+			 node->cfg->listen);
+		return GW_EIO;
+	}
+	return GW_OK;
+}
+
+void gw_server_stop(gw_node_t *node)
+{
+	if (node->lws) {
+		lws_context_destroy(node->lws);
+		node->lws = NULL;
+	}
+}

@@ -1,0 +1,282 @@
+/*
+ * gw_session.c — per-connection send queue, reassembly, limits and close.
+ */
+#include "gw_session.h"
+#include "gw_alloc.h"
+#include "gw_log.h"
+#include "gw_protocol.h"
+#include "gw_router.h"
+
+#include <libwebsockets.h>
+#include <stdio.h>
+#include <string.h>
+
+_Static_assert(GW_BUF_HEADROOM >= LWS_PRE, "gw_buf headroom must fit LWS_PRE");
+
+static const struct {
+	uint16_t code;
+	const char *reason;
+	const char *name;
+} closes[GW_CLOSE__COUNT] = {
+	[GW_CLOSE_NORMAL] = { 1000, "normal", "normal" },
+	[GW_CLOSE_GOING_AWAY] = { 1001, "going_away", "going_away" },
+	[GW_CLOSE_RATE_LIMITED] = { 1008, "rate_limited", "rate_limited" },
+	[GW_CLOSE_TOO_BIG] = { 1009, "message_too_big", "message_too_big" },
+	[GW_CLOSE_INTERNAL] = { 1011, "internal_error", "internal_error" },
+	[GW_CLOSE_BAD_LOBBY] = { 4000, "bad_lobby", "bad_lobby" },
+	[GW_CLOSE_UNAUTHORIZED] = { 4001, "unauthorized", "unauthorized" },
+	[GW_CLOSE_SERVER_FULL] = { 4002, "server_full", "server_full" },
+	[GW_CLOSE_NODE_FULL] = { 4002, "server_full", "node_full" },
+	[GW_CLOSE_LOBBY_FULL] = { 4002, "lobby_full", "lobby_full" },
+	[GW_CLOSE_UNAVAILABLE] = { 4002, "unavailable", "unavailable" },
+	[GW_CLOSE_ALREADY_CONNECTED] = { 4003, "already_connected", "already_connected" },
+	[GW_CLOSE_REPLACED] = { 4004, "replaced", "replaced" },
+	[GW_CLOSE_STALE] = { 4005, "stale", "stale" },
+	[GW_CLOSE_TOKEN_EXPIRED] = { 4006, "token_expired", "token_expired" },
+	[GW_CLOSE_SLOW_CONSUMER] = { 4007, "slow_consumer", "slow_consumer" },
+	[GW_CLOSE_PROTOCOL_ABUSE] = { 4008, "protocol_abuse", "protocol_abuse" },
+	[GW_CLOSE_KICKED] = { 4009, "kicked", "kicked" },
+};
+
+uint16_t gw_close_code(gw_close_t c)
+{
+	return c < GW_CLOSE__COUNT ? closes[c].code : 1011;
+}
+
+const char *gw_close_reason(gw_close_t c)
+{
+	return c < GW_CLOSE__COUNT ? closes[c].reason : "internal_error";
+}
+
+const char *gw_close_name(gw_close_t c)
+{
+	return c < GW_CLOSE__COUNT ? closes[c].name : "internal_error";
+}
+
+char *gw_session_id_str(const gw_session_t *s, char *buf)
+{
+	snprintf(buf, GW_CONN_ID_MAX, "%s.%llx", s->node->cfg->node_id,
+		 (unsigned long long)s->m.id);
+	return buf;
+}
+
+static void queue_clear(gw_session_t *s)
+{
+	while (s->q_len) {
+		gw_buf_unref(s->q[s->q_head]);
+		s->q_head = (uint16_t)((s->q_head + 1) % s->q_cap);
+		s->q_len--;
+	}
+	s->q_bytes = 0;
+}
+
+/*
+ * The ring starts small and doubles up to --send-queue-max, so an idle
+ * connection costs nothing and a busy one no more than its bound.
+ */
+static int queue_grow(gw_session_t *s)
+{
+	long max = s->node->cfg->send_queue_max;
+	uint32_t cap = s->q_cap ? (uint32_t)s->q_cap * 2 : 4, i;
+	gw_buf_t **nq;
+
+	if (cap > (uint32_t)max)
+		cap = (uint32_t)max;
+	if (cap > UINT16_MAX)
+		cap = UINT16_MAX;
+	if (cap <= s->q_cap)
+		return GW_EFULL;
+	nq = gw_malloc(cap * sizeof(*nq));
+	if (!nq)
+		return GW_ENOMEM;
+	for (i = 0; i < s->q_len; i++)
+		nq[i] = s->q[(s->q_head + i) % s->q_cap];
+	gw_free(s->q);
+	s->q = nq;
+	s->q_head = 0;
+	s->q_cap = (uint16_t)cap;
+	return GW_OK;
+}
+
+int gw_session_send(gw_session_t *s, gw_buf_t *b)
+{
+	const gw_config_t *cfg = s->node->cfg;
+	int rc;
+
+	if (s->state == GW_SS_CLOSING || s->state == GW_SS_NEW) {
+		s->node->stats.dropped++;
+		return GW_EAGAIN;
+	}
+	if (s->q_len >= cfg->send_queue_max ||
+	    (uint64_t)s->q_bytes + b->len > (uint64_t)cfg->send_queue_bytes) {
+		s->node->stats.dropped++;
+		gw_session_close(s, GW_CLOSE_SLOW_CONSUMER);
+		return GW_EFULL;
+	}
+	if (s->q_len == s->q_cap && (rc = queue_grow(s)) != GW_OK) {
+		s->node->stats.dropped++;
+		gw_session_close(s, rc == GW_EFULL ? GW_CLOSE_SLOW_CONSUMER
+						   : GW_CLOSE_INTERNAL);
+		return rc;
+	}
+	s->q[(s->q_head + s->q_len) % s->q_cap] = gw_buf_ref(b);
+	s->q_len++;
+	s->q_bytes += b->len;
+	s->node->stats.messages_out++;
+	if (s->q_len == 1)
+		lws_callback_on_writable(s->wsi);
+	return GW_OK;
+}
+
+int gw_session_send_owned(gw_session_t *s, gw_buf_t *b)
+{
+	int rc;
+
+	if (!b)
+		return GW_ENOMEM;
+	rc = gw_session_send(s, b);
+	gw_buf_unref(b);
+	return rc;
+}
+
+void gw_session_error(gw_session_t *s, const char *code, const char *msg,
+		      int abuse)
+{
+	s->node->stats.errors_sent++;
+	gw_session_send_owned(s, gw_proto_error(code, msg));
+	if (abuse && ++s->abuse >= s->node->cfg->abuse_limit)
+		gw_session_close(s, GW_CLOSE_PROTOCOL_ABUSE);
+}
+
+void gw_session_close(gw_session_t *s, gw_close_t why)
+{
+	if (s->state == GW_SS_CLOSING)
+		return;
+	if (s->state == GW_SS_OPEN)
+		s->node->stats.closed[why]++;
+	else
+		s->node->stats.rejected[why]++;
+	s->state = GW_SS_CLOSING;
+	s->close = (uint8_t)why;
+	gw_router_detach(s, why);
+	queue_clear(s);
+	gw_buf_unref(s->rx);
+	s->rx = NULL;
+	lws_callback_on_writable(s->wsi);
+}
+
+int gw_session_on_writeable(gw_session_t *s)
+{
+	static unsigned char ping[LWS_PRE + 4];
+	gw_buf_t *b;
+	int n;
+
+	if (s->state == GW_SS_CLOSING) {
+		const char *r = gw_close_reason(s->close);
+
+		lws_close_reason(s->wsi, gw_close_code(s->close),
+				 (unsigned char *)(uintptr_t)r, strlen(r));
+		return -1;
+	}
+	if (s->want_ping) {
+		s->want_ping = 0;
+		if (lws_write(s->wsi, ping + LWS_PRE, 0, LWS_WRITE_PING) < 0)
+			return -1;
+		if (s->q_len)
+			lws_callback_on_writable(s->wsi);
+		return 0;
+	}
+	if (!s->q_len)
+		return 0;
+	b = s->q[s->q_head];
+	n = lws_write(s->wsi, gw_buf_data(b), b->len, LWS_WRITE_TEXT);
+	s->q_head = (uint16_t)((s->q_head + 1) % s->q_cap);
+	s->q_len--;
+	s->q_bytes -= b->len;
+	s->node->stats.bytes_out += b->len;
+	gw_buf_unref(b);
+	if (n < 0)
+		return -1; /* send failure: lws closes, CLOSED cleans up */
+	if (s->q_len)
+		lws_callback_on_writable(s->wsi);
+	return 0;
+}
+
+/*
+ * Frames arrive in rx-buffer-sized pieces. A whole message in one piece
+ * (the common case) is handed on without copying; otherwise the pieces are
+ * collected up to --max-message-size.
+ */
+void gw_session_on_receive(gw_session_t *s, const void *in, size_t len)
+{
+	size_t max = (size_t)s->node->cfg->max_message_size;
+	int first = lws_is_first_fragment(s->wsi);
+	int final = lws_is_final_fragment(s->wsi) &&
+		    !lws_remaining_packet_payload(s->wsi);
+
+	if (s->state == GW_SS_CLOSING)
+		return;
+	s->node->stats.bytes_in += len;
+	if (first && final && !s->rx) {
+		if (len > max) {
+			gw_session_close(s, GW_CLOSE_TOO_BIG);
+			return;
+		}
+		if (lws_frame_is_binary(s->wsi)) {
+			gw_router_on_binary(s);
+			return;
+		}
+		gw_router_on_message(s, in, len);
+		return;
+	}
+	if (!s->rx) {
+		s->rx = gw_buf_new(len > 1024 ? len : 1024);
+		if (!s->rx) {
+			gw_session_close(s, GW_CLOSE_INTERNAL);
+			return;
+		}
+	}
+	if (s->rx->len + len > max) {
+		gw_session_close(s, GW_CLOSE_TOO_BIG);
+		return;
+	}
+	if (gw_buf_append(&s->rx, in, len)) {
+		gw_session_close(s, GW_CLOSE_INTERNAL);
+		return;
+	}
+	if (!final)
+		return;
+	if (lws_frame_is_binary(s->wsi)) {
+		gw_buf_unref(s->rx);
+		s->rx = NULL;
+		gw_router_on_binary(s);
+		return;
+	}
+	{
+		gw_buf_t *msg = s->rx;
+
+		s->rx = NULL;
+		gw_router_on_message(s, (const char *)gw_buf_data(msg), msg->len);
+		gw_buf_unref(msg);
+	}
+}
+
+void gw_session_on_closed(gw_session_t *s)
+{
+	if (s->state != GW_SS_CLOSING) {
+		/* The peer went away, or a write failed. */
+		if (s->state == GW_SS_OPEN)
+			s->node->stats.closed[GW_CLOSE_NORMAL]++;
+		s->state = GW_SS_CLOSING;
+		s->close = GW_CLOSE_NORMAL;
+	}
+	gw_router_forget(s);
+	queue_clear(s);
+	gw_free(s->q);
+	s->q = NULL;
+	gw_buf_unref(s->rx);
+	s->rx = NULL;
+	gw_free(s->want_user);
+	gw_free(s->want_lobby);
+	s->want_user = s->want_lobby = NULL;
+}

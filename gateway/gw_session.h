@@ -1,0 +1,130 @@
+/*
+ * gw_session.h — one WebSocket connection: its lifecycle, bounded send
+ * queue, receive reassembly, rate limit and close.
+ *
+ * A session lives in the per-connection storage libwebsockets allocates
+ * (per_session_data) and is freed by lws after LWS_CALLBACK_CLOSED; it is
+ * registered in the node's registry from ESTABLISHED to CLOSED, so anything
+ * that must outlive a callback refers to a session by id, never by pointer.
+ *
+ * Writing happens only from SERVER_WRITEABLE: gw_session_send() queues a
+ * reference to a shared buffer and asks for a writeable callback. Closing
+ * is asynchronous too: gw_session_close() detaches the session from its
+ * lobby at once (so counts, presence and capacity are freed immediately),
+ * drops its queue, and the close frame goes out on the next writeable.
+ */
+#ifndef GW_SESSION_H
+#define GW_SESSION_H
+
+#include "gw_buf.h"
+#include "gw_node.h"
+#include "gw_ratelimit.h"
+
+struct lws;
+
+typedef enum {
+	GW_SS_NEW = 0,    /* upgrade in progress */
+	GW_SS_ADMITTING,  /* upgraded, admission pending */
+	GW_SS_OPEN,       /* admitted, in a lobby */
+	GW_SS_CLOSING,    /* close requested, waiting for the close frame */
+} gw_session_state_t;
+
+/* Close codes and reasons; docs/protocol.md documents each. */
+typedef enum {
+	GW_CLOSE_NORMAL = 0,
+	GW_CLOSE_GOING_AWAY,
+	GW_CLOSE_RATE_LIMITED,
+	GW_CLOSE_TOO_BIG,
+	GW_CLOSE_INTERNAL,
+	GW_CLOSE_BAD_LOBBY,
+	GW_CLOSE_UNAUTHORIZED,
+	GW_CLOSE_SERVER_FULL,
+	GW_CLOSE_NODE_FULL,     /* 4002 server_full, counted apart */
+	GW_CLOSE_LOBBY_FULL,
+	GW_CLOSE_UNAVAILABLE,
+	GW_CLOSE_ALREADY_CONNECTED,
+	GW_CLOSE_REPLACED,
+	GW_CLOSE_STALE,
+	GW_CLOSE_TOKEN_EXPIRED,
+	GW_CLOSE_SLOW_CONSUMER,
+	GW_CLOSE_PROTOCOL_ABUSE,
+	GW_CLOSE_KICKED,
+	GW_CLOSE__COUNT
+} gw_close_t;
+
+uint16_t gw_close_code(gw_close_t c);
+const char *gw_close_reason(gw_close_t c); /* sent in the close frame */
+const char *gw_close_name(gw_close_t c);   /* logs and metrics */
+
+struct gw_session {
+	gw_member_t m;          /* registry links; first, see GW_SESSION_OF */
+	/*
+	 * Heartbeat and expiry deadline (gw_health) while open; once closing,
+	 * timer.link instead holds the session on node->reap until the router
+	 * detaches it at a safe point.
+	 */
+	gw_timer_t timer;
+	struct lws *wsi;
+	gw_node_t *node;
+	/* send queue: a ring of shared buffers */
+	gw_buf_t **q;
+	uint32_t q_bytes;
+	uint16_t q_head, q_len, q_cap;
+	/* receive: fragments being reassembled */
+	gw_buf_t *rx;
+	/* health */
+	uint64_t ping_sent_ms;  /* monotonic time of the last ping (or of joining) */
+	int64_t exp;            /* token exp, seconds since the epoch; 0: none */
+	uint32_t rtt_ms;
+	uint8_t misses;
+	uint8_t want_ping;      /* a protocol ping is due on the next writeable */
+	uint8_t ping_out;       /* a ping awaits its pong (for the RTT) */
+	uint8_t state;          /* gw_session_state_t */
+	uint8_t close;          /* gw_close_t once CLOSING */
+	uint8_t pending;        /* a verdict from the upgrade filter, gw_close_t + 1 */
+	uint8_t admitted;       /* admission said yes: release on leave */
+	uint8_t detached;       /* the router has let go of lobby and slot */
+	uint8_t reaping;        /* timer.link is on node->reap */
+	gw_bucket_t bucket;
+	uint16_t violations;    /* rate-limited messages */
+	uint16_t abuse;         /* bad frames */
+	/* set by the upgrade filter, released once admitted */
+	char *want_user;
+	char *want_lobby;
+};
+
+#define GW_SESSION_OF(member) GW_CONTAINER_OF(member, gw_session_t, m)
+
+/*
+ * The connection id as text ("NODE.HEX"), written into `buf` (at least
+ * GW_CONN_ID_MAX bytes). Returns `buf`.
+ */
+#define GW_CONN_ID_MAX 96
+char *gw_session_id_str(const gw_session_t *s, char *buf);
+
+/*
+ * Queues a reference to `b` (the caller keeps its own). When the queue
+ * would pass --send-queue-max or --send-queue-bytes the session is closed
+ * as a slow consumer and GW_EFULL returned. Frames for a closing session
+ * are dropped (GW_EAGAIN).
+ */
+int gw_session_send(gw_session_t *s, gw_buf_t *b);
+/* Convenience: sends and releases `b` (NULL from an encoder: GW_ENOMEM). */
+int gw_session_send_owned(gw_session_t *s, gw_buf_t *b);
+/* An error frame; counts towards the abuse limit when `abuse` is set. */
+void gw_session_error(gw_session_t *s, const char *code, const char *msg,
+		      int abuse);
+
+/*
+ * Requests a close with `why`. Idempotent: the first reason wins. Leaves
+ * the lobby (through the router, which tells presence and admission), drops
+ * queued frames and schedules the close frame.
+ */
+void gw_session_close(gw_session_t *s, gw_close_t why);
+
+/* lws glue, called by gw_server's protocol callback. */
+int gw_session_on_writeable(gw_session_t *s);
+void gw_session_on_receive(gw_session_t *s, const void *in, size_t len);
+void gw_session_on_closed(gw_session_t *s);
+
+#endif

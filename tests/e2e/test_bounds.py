@@ -1,0 +1,233 @@
+"""Size limits, rate limits, slow consumers and fragmentation."""
+import asyncio
+
+from gwtest import OP_PING, OP_TEXT, Closed, run, subset
+
+
+def sized(n):
+    """A broadcast frame of exactly n bytes."""
+    base = '{"type":"broadcast","data":"%s"}'
+    pad = n - len(base % "")
+    s = base % ("x" * pad)
+    assert len(s) == n
+    return s
+
+
+def test_message_too_big_closes_1009(gateway):
+    gw = gateway(max_message_size=1024)
+
+    async def body():
+        a = await gw.join("chess", "alice")
+        b = await gw.join("chess", "bob")
+        await a.send_raw(sized(1024))  # exactly the limit: fine
+        m = await b.recv_json("message")
+        assert len(m["data"]) == 1024 - len('{"type":"broadcast","data":""}')
+        await a.send_raw(sized(1025))
+        await a.expect_close(1009, "message_too_big")
+        # The node itself is fine.
+        await b.presence()
+    run(body())
+
+
+def test_huge_message_closes_1009(gateway):
+    gw = gateway(max_message_size=4096)
+
+    async def body():
+        a = await gw.join("chess", "alice")
+        try:
+            await a.send_raw(sized(300000))
+        except Exception:
+            pass  # the server may close while we are still writing
+        await a.expect_close(1009, "message_too_big")
+    run(body())
+
+
+def test_fragmented_message_reassembled(gateway):
+    gw = gateway()
+
+    async def body():
+        b = await gw.join("chess", "bob")
+        r = await gw.raw("chess", "alice")
+        await r.send_fragments(['{"type":"broadcast",',
+                                '"data":{"parts":[1,',
+                                '2,3],"s":"caf\u00e9"}}'])
+        m = await b.recv_json("message")
+        subset(m, data={"parts": [1, 2, 3], "s": "caf\u00e9"},
+               **{"from": "alice"})
+    run(body())
+
+
+def test_fragment_splitting_utf8_sequence(gateway):
+    gw = gateway()
+    payload = '{"type":"broadcast","data":"\u00e9\u00e9"}'.encode()
+    cut = payload.index(b"\xc3") + 1  # inside the first two-byte sequence
+
+    async def body():
+        b = await gw.join("chess", "bob")
+        r = await gw.raw("chess", "alice")
+        await r.send_fragments([payload[:cut], payload[cut:]])
+        m = await b.recv_json("message")
+        assert m["data"] == "\u00e9\u00e9", m
+    run(body())
+
+
+def test_fragments_with_interleaved_ping(gateway):
+    gw = gateway()
+
+    async def body():
+        b = await gw.join("chess", "bob")
+        r = await gw.raw("chess", "alice")
+        ping = r.frame(OP_PING, b"mid")
+        await r.send_fragments(['{"type":"broadcast",', '"data":', '"ok"}'],
+                               between=lambda i: ping)
+        m = await b.recv_json("message")
+        assert m["data"] == "ok", m
+    run(body())
+
+
+def test_fragmented_message_too_big_closes_1009(gateway):
+    gw = gateway(max_message_size=1024)
+
+    async def body():
+        r = await gw.raw("chess", "alice")
+        big = sized(1500)
+        await r.send_fragments([big[:500], big[500:1000], big[1000:]])
+        await r.expect_close(1009, "message_too_big")
+    run(body())
+
+
+def test_flood_rate_limited_then_1008(gateway):
+    gw = gateway(rate_limit=5, rate_burst=5, rate_violations=3)
+
+    async def body():
+        a = await gw.join("chess", "alice")
+        b = await gw.join("chess", "bob")
+        for i in range(30):
+            try:
+                await a.broadcast(i)
+            except Exception:
+                break  # closed under us: fine
+        got = await a.expect_close(1008, "rate_limited")
+        errors = [m for m in got if m.get("type") == "error"]
+        codes = {e.get("code") for e in errors}
+        assert codes == {"rate_limited"}, f"errors before 1008: {errors}"
+        assert 1 <= len(errors) <= 3, \
+            f"{len(errors)} rate_limited errors with --rate-violations 3"
+        # The burst went through.
+        seen = []
+        while len(seen) < 5:
+            seen.append((await b.recv_json("message"))["data"])
+        assert seen == [0, 1, 2, 3, 4], seen
+    run(body())
+
+
+def test_burst_within_rate_limit_delivered(gateway):
+    gw = gateway(rate_limit=5, rate_burst=5, rate_violations=1)
+
+    async def body():
+        a = await gw.join("chess", "alice")
+        b = await gw.join("chess", "bob")
+        for i in range(5):
+            await a.broadcast(i)
+        for i in range(5):
+            assert (await b.recv_json("message"))["data"] == i
+        errs = [m for m in a.backlog if m.get("type") == "error"]
+        assert not errs, errs
+    run(body())
+
+
+def test_slow_consumer_dropped(gateway):
+    gw = gateway(send_queue_max=50, send_queue_bytes=200000,
+                 rate_limit=100000, rate_burst=100000,
+                 max_message_size=65536)
+    pad = "x" * 10000
+
+    async def body():
+        alice = await gw.join("flood", "alice")  # sender
+        bob = await gw.join("flood", "bob")      # reads everything
+        slow = await gw.raw("flood", "slow", rcvbuf=4096, limit=8192)
+        slow_id = slow.welcome["connection_id"]
+        # From here on nobody reads `slow`.
+
+        dropped = asyncio.get_running_loop().create_future()
+        bob_msgs = []
+
+        async def drain(c, sink):
+            while True:
+                m = await c.recv_json(type=None, timeout=60)
+                sink.append(m)
+                if m.get("type") == "presence_leave" and \
+                        m.get("connection_id") == slow_id and \
+                        not dropped.done():
+                    dropped.set_result(m)
+                if m.get("type") == "message" and m["data"] == "after":
+                    return m
+
+        bob_task = asyncio.ensure_future(drain(bob, bob_msgs))
+        alice_task = asyncio.ensure_future(drain(alice, []))
+        sent = 0
+        while sent < 3000 and not dropped.done():
+            await alice.broadcast({"i": sent, "pad": pad})
+            sent += 1
+            await asyncio.sleep(0)  # let the readers run
+        lv = await asyncio.wait_for(asyncio.shield(dropped), 10)
+        subset(lv, user="slow", reason="slow_consumer")
+        # The others are still served.
+        await alice.broadcast("after")
+        last = await asyncio.wait_for(bob_task, 10)
+        assert last["data"] == "after"
+        n = sum(1 for m in bob_msgs if m.get("type") == "message")
+        assert n == sent + 1, f"bob got {n} of {sent + 1} broadcasts"
+        alice_task.cancel()
+        status, _, _ = gw.http_get("/healthz")
+        assert status == 200
+        # The slow connection really is gone: after what was buffered,
+        # a 4007 close frame or end of stream.
+        loop = asyncio.get_running_loop()
+        end = loop.time() + 15
+        while True:
+            assert loop.time() < end, "slow connection still open"
+            ev = await slow.recv_event(end - loop.time())
+            if ev[0] == "close":
+                assert (ev[1], ev[2]) == (4007, "slow_consumer"), ev
+                break
+            if ev[0] == "eof":
+                break
+        return sent
+    run(body(), timeout=60)
+
+
+def test_binary_fragmented_refused(gateway):
+    gw = gateway(abuse_limit=10)
+
+    async def body():
+        r = await gw.raw("chess", "alice")
+        await r.send_fragments([b"\x01\x02", b"\x03"], opcode=2)
+        e = await r.recv_json("error")
+        assert e["code"] == "binary_not_supported", e
+        await r.send_json({"type": "presence"})
+        await r.recv_json("presence")
+    run(body())
+
+
+def test_text_frame_invalid_utf8(gateway):
+    """RFC 6455: invalid UTF-8 in a text frame fails the connection (1007);
+    answering bad_json is tolerable. It must never be relayed."""
+    gw = gateway(abuse_limit=10)
+
+    async def body():
+        b = await gw.join("chess", "bob")
+        r = await gw.raw("chess", "alice")
+        await r.send_frame(OP_TEXT,
+                           b'{"type":"broadcast","data":"\xff\xfe"}')
+        try:
+            m = await r.recv_json(skip=("health_ping",))
+            assert m["type"] == "error" and m["code"] == "bad_json", m
+        except Closed as e:
+            assert e.code == 1007, f"closed {e.code} {e.reason!r}, want 1007"
+        await b.send_json({"type": "presence"})
+        p = await b.recv_json(skip=("health_ping", "presence_leave",
+                                    "presence_join"))
+        assert p["type"] == "presence", \
+            f"bob got {p}: invalid UTF-8 was relayed?"
+    run(body())
