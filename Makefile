@@ -92,12 +92,11 @@ e2e: all
 test: all unit e2e
 
 asan:
-	$(MAKE) BUILD=build/asan SAN=1 OPT="-O1 -g" test \
-		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		$(MAKE) BUILD=build/asan SAN=1 OPT="-O1 -g" test
 
 run: all
-	deploy/run-local.sh
+	GW_BUILD=$(BUILD) deploy/run-local.sh
 
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/bin $(BUILD)/tests $(BUILD)/gen $(BUILD)/*.a build/asan

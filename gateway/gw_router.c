@@ -185,6 +185,7 @@ static void admitted(gw_node_t *node, uint64_t conn_id, gw_admit_t verdict)
 	gw_free(s->want_lobby);
 	s->want_user = s->want_lobby = NULL;
 	s->state = GW_SS_OPEN;
+	s->since_ms = gw_wall_ms();
 	node->stats.admitted++;
 	gw_health_start(node->health, s);
 	gw_session_send_owned(s, gw_proto_welcome(gw_session_id_str(s, id),

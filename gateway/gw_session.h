@@ -75,6 +75,7 @@ struct gw_session {
 	/* health */
 	uint64_t ping_sent_ms;  /* monotonic time of the last ping (or of joining) */
 	int64_t exp;            /* token exp, seconds since the epoch; 0: none */
+	uint64_t since_ms;      /* wall clock when admitted */
 	uint32_t rtt_ms;
 	uint8_t misses;
 	uint8_t want_ping;      /* a protocol ping is due on the next writeable */

@@ -31,9 +31,8 @@ def gateway(request, tmp_path):
     started = []
     request.node._gateways = started
 
-    def start(env=None, extra_args=(), node_id=None, wait=True, **opts):
-        gw = gwtest.Gateway(tmp_path, opts, env=env, extra_args=extra_args,
-                            node_id=node_id)
+    def start(env=None, extra_args=(), wait=True, **opts):
+        gw = gwtest.Gateway(tmp_path, opts, env=env, extra_args=extra_args)
         started.append(gw)
         if wait:
             gw.start()

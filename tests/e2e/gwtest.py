@@ -150,16 +150,13 @@ class Gateway:
 
     _seq = 0
 
-    def __init__(self, workdir, opts=None, env=None, extra_args=(),
-                 node_id=None):
+    def __init__(self, workdir, opts=None, env=None, extra_args=()):
         Gateway._seq += 1
         self.workdir = str(workdir)
-        self.node_id = node_id or f"e2e-node-{Gateway._seq}"
         self.opts = dict(self.DEFAULTS)
-        self.opts["node_id"] = self.node_id
+        self.opts["node_id"] = f"e2e-node-{Gateway._seq}"
         self.opts.update(opts or {})
-        if self.opts.get("node_id") is None:
-            self.opts.pop("node_id", None)
+        self.node_id = self.opts.get("node_id") or "(default)"
         self.env_extra = dict(env or {})
         self.extra_args = list(extra_args)
         self.secret = self.opts.get("jwt_secret") or \
@@ -451,6 +448,9 @@ class WSClient:
         self.name = name
         self.welcome = None
         self.backlog = []  # messages skipped by a typed recv, in order
+        # When set, every health_ping read is answered with a health_pong
+        # (the websockets library already answers protocol pings itself).
+        self.answer_health = False
 
     @property
     def conn_id(self):
@@ -491,10 +491,17 @@ class WSClient:
             raise AssertionError(f"{self.name}: unexpected binary frame "
                                  f"{msg[:60]!r}")
         try:
-            return json.loads(msg)
+            m = json.loads(msg)
         except ValueError:
             raise AssertionError(f"{self.name}: server sent non-JSON text "
                                  f"{msg[:200]!r}")
+        if self.answer_health and m.get("type") == "health_ping":
+            try:
+                await self.send_json({"type": "health_pong",
+                                      "timestamp": m.get("timestamp")})
+            except websockets.exceptions.ConnectionClosed:
+                pass
+        return m
 
     async def recv_json(self, type=None, timeout=5.0, skip=("health_ping",)):
         """The next message of `type` (other types are kept in the backlog

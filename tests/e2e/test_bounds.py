@@ -1,5 +1,6 @@
 """Size limits, rate limits, slow consumers and fragmentation."""
 import asyncio
+import json
 
 from gwtest import OP_PING, OP_TEXT, Closed, run, subset
 
@@ -97,27 +98,71 @@ def test_fragmented_message_too_big_closes_1009(gateway):
 
 
 def test_flood_rate_limited_then_1008(gateway):
+    """Sending at ~100 msg/s against --rate-limit 5: the burst passes,
+    each drop is answered with error rate_limited, and the third drop
+    closes with 1008."""
+    gw = gateway(rate_limit=5, rate_burst=5, rate_violations=3)
+
+    async def body():
+        b = await gw.join("chess", "bob")
+        r = await gw.raw("chess", "alice")
+        errors, close = [], None
+        loop = asyncio.get_running_loop()
+        for i in range(60):
+            await r.send_json({"type": "broadcast", "data": i})
+            tick = loop.time() + 0.01  # pacing, ~100 messages a second
+            while close is None and loop.time() < tick:
+                try:
+                    ev = await r.recv_event(max(tick - loop.time(), 0.001))
+                except asyncio.TimeoutError:
+                    break
+                if ev[0] == "text":
+                    m = json.loads(ev[1])
+                    if m.get("type") == "error":
+                        errors.append(m)
+                elif ev[0] in ("close", "eof"):
+                    close = ev
+            if close:
+                break
+        if close is None:
+            close = ("timeout",)
+            try:
+                await r.expect_close(1008, "rate_limited", timeout=3)
+                close = ("close", 1008, "rate_limited")
+            except AssertionError as e:
+                close = ("none", str(e))
+        assert close == ("close", 1008, "rate_limited"), \
+            f"want close 1008 rate_limited, got {close} after {errors}"
+        assert errors, "no error rate_limited before the 1008 close"
+        assert {e.get("code") for e in errors} == {"rate_limited"}, errors
+        assert len(errors) <= 3, \
+            f"{len(errors)} rate_limited errors with --rate-violations 3"
+        seen = []
+        while len(seen) < 5:
+            seen.append((await b.recv_json("message"))["data"])
+        assert seen == [0, 1, 2, 3, 4], seen
+    run(body())
+
+
+def test_flood_burst_gets_errors_and_1008_frame(gateway):
+    """30 messages written at once (one TCP read on the server): the
+    rate_limited errors and the 1008 close frame must still reach the
+    client, not be discarded or lost to a TCP reset."""
     gw = gateway(rate_limit=5, rate_burst=5, rate_violations=3)
 
     async def body():
         a = await gw.join("chess", "alice")
-        b = await gw.join("chess", "bob")
         for i in range(30):
             try:
                 await a.broadcast(i)
             except Exception:
                 break  # closed under us: fine
-        got = await a.expect_close(1008, "rate_limited")
+        code, reason, got = await a.wait_close()
         errors = [m for m in got if m.get("type") == "error"]
-        codes = {e.get("code") for e in errors}
-        assert codes == {"rate_limited"}, f"errors before 1008: {errors}"
-        assert 1 <= len(errors) <= 3, \
-            f"{len(errors)} rate_limited errors with --rate-violations 3"
-        # The burst went through.
-        seen = []
-        while len(seen) < 5:
-            seen.append((await b.recv_json("message"))["data"])
-        assert seen == [0, 1, 2, 3, 4], seen
+        assert (code, reason) == (1008, "rate_limited"), \
+            f"close {code} {reason!r} (1006: no close frame received)"
+        assert errors and {e["code"] for e in errors} == {"rate_limited"}, \
+            f"errors received before the close: {errors}"
     run(body())
 
 

@@ -122,14 +122,20 @@ def test_silent_client_closed_stale(gateway):
 
     async def body():
         obs = await gw.join("chess", "bob")
+        obs.answer_health = True  # the observer must not go stale itself
         r = await gw.raw("chess", "alice")  # answers nothing, ever
+        await obs.recv_json("presence_join")
+        # The observer keeps reading (and answering) meanwhile.
+        leave = asyncio.ensure_future(
+            obs.recv_json("presence_leave", timeout=(MISSES + 1) * INTERVAL
+                          + 5))
         t0 = time.monotonic()
         await r.expect_close(4005, "stale",
                              timeout=(MISSES + 1) * INTERVAL + 2.5)
         elapsed = time.monotonic() - t0
         assert elapsed >= (MISSES - 1) * INTERVAL, \
             f"closed stale after {elapsed:.2f}s, before {MISSES} pings"
-        lv = await obs.recv_json("presence_leave", timeout=3)
+        lv = await leave
         subset(lv, user="alice", connection_id=r.welcome["connection_id"],
                reason="stale")
         await obs.presence()  # the observer, answering pongs, lives on

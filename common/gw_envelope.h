@@ -1,0 +1,59 @@
+/*
+ * gw_envelope.h — inter-node envelopes on Redis pub/sub (msgpack, and a
+ * JSON form for backends). docs/redis-schema.md is the contract.
+ *
+ * Decoding is defensive: msgpack-c has no element-count cap, so sizes and
+ * counts are validated against the limits below BEFORE anything is
+ * allocated, and truncated input or trailing bytes reject the envelope.
+ */
+#ifndef GW_ENVELOPE_H
+#define GW_ENVELOPE_H
+
+#include "gw_common.h"
+
+#define GW_ENV_MAX_KEYS 16
+#define GW_ENV_MAX_STR 256
+#define GW_ENV_MAX_PAYLOAD (1024 * 1024)
+
+typedef enum {
+	GW_ENV_MSG = 0, /* "msg": deliver payload to local receivers */
+	GW_ENV_KICK,    /* "kick": close a user's / a connection's sockets */
+	GW_ENV_PROBE,   /* "probe": the node's own readiness round-trip */
+} gw_env_type_t;
+
+/*
+ * A decoded envelope. Strings point into the input buffer (or into the
+ * envelope's own storage for JSON) and are NOT NUL-terminated: use the
+ * _len fields. `payload` is the JSON frame to deliver, verbatim.
+ */
+typedef struct {
+	gw_env_type_t type;
+	uint32_t version;
+	const char *origin; size_t origin_len;
+	const char *lobby;  size_t lobby_len;
+	const char *user;   size_t user_len;
+	const char *conn;   size_t conn_len;
+	const char *reason; size_t reason_len;
+	uint64_t seq;
+	const char *payload; size_t payload_len;
+	char *owned; /* storage for the JSON form; freed by gw_envelope_clear */
+} gw_envelope_t;
+
+/*
+ * Encodes `e` as a msgpack map into a new buffer (gw_malloc'd, caller
+ * frees with gw_free). Empty/NULL strings are omitted. Returns GW_OK,
+ * GW_ETOOBIG past the limits, or GW_ENOMEM.
+ */
+int gw_envelope_encode(const gw_envelope_t *e, char **out, size_t *out_len);
+
+/*
+ * Decodes `in`: a msgpack map (first byte 0x80..0x8f, 0xde or 0xdf) or a
+ * JSON object (first byte '{'). The result may point into `in`, which must
+ * outlive it. Returns GW_OK or GW_EINVAL (malformed, truncated, trailing
+ * data, wrong types, unknown "t", missing payload for "msg") or GW_ETOOBIG.
+ * Always call gw_envelope_clear afterwards.
+ */
+int gw_envelope_decode(const char *in, size_t len, gw_envelope_t *out);
+void gw_envelope_clear(gw_envelope_t *e);
+
+#endif
