@@ -26,6 +26,7 @@
 #include <getopt.h>
 #include <hiredis/hiredis.h>
 #include <jansson.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -175,17 +176,22 @@ static int prefix_ok(const char *p)
 	return n >= 1 && n <= 64 && !p[n];
 }
 
+static int hex(char ch)
+{
+	return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 :
+	       ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
+}
+
 /* Copies [s, s+n) into dst, decoding %XX escapes (as redis-cli does). */
 static int url_decode(char *dst, size_t cap, const char *s, size_t n)
 {
 	size_t o = 0;
-	unsigned v;
 
 	for (size_t i = 0; i < n; i++) {
 		if (o + 1 >= cap)
 			return GW_ETOOBIG;
-		if (s[i] == '%' && i + 2 < n + 0 && sscanf(s + i + 1, "%2x", &v) == 1) {
-			dst[o++] = (char)v;
+		if (s[i] == '%' && i + 2 < n && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+			dst[o++] = (char)(hex(s[i + 1]) * 16 + hex(s[i + 2]));
 			i += 2;
 		} else {
 			dst[o++] = s[i];
@@ -371,12 +377,12 @@ static int is_live(ctl_t *c, const json_t *node)
 	return json_object_get(c->live, json_string_value(node)) != NULL;
 }
 
-static const json_t *cmp_keys[2];
+static const char *sort_keys[2];   /* qsort has no context argument */
 
 static int cmp_rows(const void *a, const void *b)
 {
-	for (int i = 0; i < 2 && cmp_keys[i]; i++) {
-		const char *k = json_string_value(cmp_keys[i]);
+	for (int i = 0; i < 2 && sort_keys[i]; i++) {
+		const char *k = sort_keys[i];
 		const char *x = json_string_value(json_object_get(*(json_t *const *)a, k));
 		const char *y = json_string_value(json_object_get(*(json_t *const *)b, k));
 		int d = strcmp(x ? x : "", y ? y : "");
@@ -397,14 +403,12 @@ static void sort_rows(json_t *rows, const char *k1, const char *k2)
 		return;         /* unsorted is still correct output */
 	for (size_t i = 0; i < n; i++)
 		v[i] = json_incref(json_array_get(rows, i));
-	cmp_keys[0] = json_string(k1);
-	cmp_keys[1] = k2 ? json_string(k2) : NULL;
+	sort_keys[0] = k1;
+	sort_keys[1] = k2;
 	qsort(v, n, sizeof(*v), cmp_rows);
 	json_array_clear(rows);
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(rows, v[i]);
-	json_decref((json_t *)cmp_keys[0]);
-	json_decref((json_t *)cmp_keys[1]);
 	gw_free(v);
 }
 
@@ -461,7 +465,7 @@ static void print_table(const json_t *rows, const struct column *cols)
 	char cell[CTL_CELL_MAX];
 	const json_t *row;
 
-	for (n = 0; cols[n].key && n < CTL_COLS_MAX; n++)
+	for (n = 0; n < CTL_COLS_MAX && cols[n].key; n++)
 		w[n] = strlen(cols[n].head);
 	json_array_foreach(rows, i, row)
 		for (size_t k = 0; k < n; k++) {
@@ -469,11 +473,11 @@ static void print_table(const json_t *rows, const struct column *cols)
 			w[k] = GW_MAX(w[k], strlen(cell));
 		}
 	for (size_t k = 0; k < n; k++)
-		printf(k + 1 < n ? "%-*s  " : "%s\n", (int)w[k], cols[k].head);
+		printf("%-*s%s", k + 1 < n ? (int)w[k] : 0, cols[k].head, k + 1 < n ? "  " : "\n");
 	json_array_foreach(rows, i, row)
 		for (size_t k = 0; k < n; k++) {
 			fmt_cell(json_object_get(row, cols[k].key), cols[k].fmt, cell, sizeof(cell));
-			printf(k + 1 < n ? "%-*s  " : "%s\n", (int)w[k], cell);
+			printf("%-*s%s", k + 1 < n ? (int)w[k] : 0, cell, k + 1 < n ? "  " : "\n");
 		}
 }
 
@@ -594,10 +598,10 @@ static int cmd_stats(ctl_t *c, char **argv, json_t *doc)
 static int cmd_lobby(ctl_t *c, char **argv, json_t *doc)
 {
 	redisReply *r;
-	json_t *rows, *users;
+	json_t *rows = load_nodes(c), *users;
 	int live = 0;
 
-	if (!json_object_size(c->live) && !(rows = load_nodes(c)))
+	if (!rows)
 		return GW_EIO;
 	json_decref(rows);
 	if (!(r = ctl_redis(c, REDIS_REPLY_ARRAY, "HGETALL {%s}:lobby:%s", c->prefix, argv[0])))
@@ -658,9 +662,9 @@ static int user_conns(ctl_t *c, const char *user, json_t *doc)
 		up = is_live(c, node);
 		live += up;
 		fmt_time(ms, iso, sizeof(iso));
-		json_array_append_new(rows, json_pack("{s:s,s:o,s:O?,s:I,s:s,s:I,s:s}",
+		json_array_append_new(rows, json_pack("{s:s,s:o,s:O?,s:I,s:s?,s:I,s:s}",
 			"conn", conn, "node", node, "lobby", json_object_get(v, "lobby"),
-			"since", (json_int_t)ms, "since_iso", iso,
+			"since", (json_int_t)ms, "since_iso", ms > 0 ? iso : NULL,
 			"age_ms", (json_int_t)(c->now - ms), "status", up ? "live" : "gone"));
 		json_decref(v);
 	}
@@ -933,6 +937,22 @@ static int parse_opts(ctl_t *c, int argc, char **argv, unsigned *seen)
 	return optind;
 }
 
+/*
+ * Names end up in envelopes, whose strings the nodes bound, and in JSON
+ * output, so they must be non-empty UTF-8 of at most CTL_NAME_MAX bytes.
+ */
+static int name_ok(const char *s, const char *what)
+{
+	json_t *t = json_string(s);     /* NULL unless valid UTF-8 */
+
+	json_decref(t);
+	if (t && *s && strlen(s) <= CTL_NAME_MAX)
+		return 1;
+	fprintf(stderr, "gatewayctl: %s: want 1..%d bytes of UTF-8, got '%s'\n", what,
+		CTL_NAME_MAX, s);
+	return 0;
+}
+
 /* Checks everything that needs no Redis; prints why on failure. */
 static const struct ctl_cmd *check_args(ctl_t *c, int argc, char **argv, unsigned seen)
 {
@@ -963,17 +983,10 @@ static const struct ctl_cmd *check_args(ctl_t *c, int argc, char **argv, unsigne
 			"[A-Za-z0-9_.:-], got '%s'\n", c->prefix);
 		return NULL;
 	}
-	/* Names (not the JSON argument) end up in envelopes: bound them. */
-	for (int i = 1; i <= cmd->nargs && i <= (cmd->nargs > 1 ? 1 : cmd->nargs); i++)
-		if (!*argv[i] || strlen(argv[i]) > CTL_NAME_MAX) {
-			fprintf(stderr, "gatewayctl: %s: want 1..%d bytes\n", cmd->args, CTL_NAME_MAX);
-			return NULL;
-		}
-	if (strlen(c->from) > CTL_NAME_MAX || (c->conn && strlen(c->conn) > CTL_NAME_MAX)) {
-		fprintf(stderr, "gatewayctl: --from and --conn take at most %d bytes\n",
-			CTL_NAME_MAX);
+	/* The first argument of every command is a name, as are --from and --conn. */
+	if ((cmd->nargs && !name_ok(argv[1], cmd->args)) || !name_ok(c->from, "--from") ||
+	    (c->conn && !name_ok(c->conn, "--conn")))
 		return NULL;
-	}
 	return cmd;
 }
 

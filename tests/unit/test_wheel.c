@@ -287,8 +287,8 @@ static void test_far_future_never_fires(void **state)
 	assert_int_equal(advance(c, (uint64_t)1 << 40), 0);
 	assert_int_equal(t.fired + u.fired, 0);
 	assert_int_equal(gw_wheel_count(c->w), 2);
-	gw_wheel_cancel(c->w, &t);
-	gw_wheel_cancel(c->w, &u);
+	gw_wheel_cancel(c->w, &t.t);
+	gw_wheel_cancel(c->w, &u.t);
 	assert_int_equal(gw_wheel_count(c->w), 0);
 }
 
@@ -551,8 +551,9 @@ static void test_cancel_inside_callback(void **state)
 	assert_int_equal(advance(c, T0 + 60), 1);
 	assert_int_equal(x.fired + y.fired, 1);
 	assert_int_equal(gw_wheel_count(c->w), x.fired ? 1 : 0);
-	assert_int_equal(advance(c, T0 + 10 * TURN), 0);
-	assert_int_equal(late.fired, 0);
+	/* `late` was cancelled only if y ran. */
+	assert_int_equal(advance(c, T0 + 10 * TURN), y.fired ? 0 : 1);
+	assert_int_equal(late.fired, y.fired ? 0 : 1);
 	assert_int_equal(gw_wheel_count(c->w), 0);
 }
 
