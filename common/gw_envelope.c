@@ -647,7 +647,14 @@ static int decode_json(const char *in, size_t len, gw_envelope_t *e)
 
 	if (len > ENV_MAX_JSON)
 		return GW_ETOOBIG;
-	/* jansson rejects trailing data unless told not to, and \u0000. */
+	/*
+	 * jansson rejects trailing data unless told not to, and \u0000. It
+	 * does not always say when it ran out of memory (some paths report
+	 * a syntax error, some leave the error untouched — hence the memset,
+	 * so the code then reads "unknown"): such failures come back as
+	 * GW_EINVAL, which for a dropped envelope is the same outcome.
+	 */
+	memset(&jerr, 0, sizeof(jerr));
 	root = json_loadb(in, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root)
 		return json_error_code(&jerr) == json_error_out_of_memory ?

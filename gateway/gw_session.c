@@ -159,7 +159,13 @@ void gw_session_close(gw_session_t *s, gw_close_t why)
 	s->state = GW_SS_CLOSING;
 	s->close = (uint8_t)why;
 	gw_router_detach(s, why);
-	queue_clear(s);
+	/*
+	 * Frames already queued (an error explaining the close, say) go out
+	 * before the close frame — except for a slow consumer, whose queue is
+	 * the problem.
+	 */
+	if (why == GW_CLOSE_SLOW_CONSUMER || why == GW_CLOSE_INTERNAL)
+		queue_clear(s);
 	gw_buf_unref(s->rx);
 	s->rx = NULL;
 	lws_callback_on_writable(s->wsi);
@@ -167,11 +173,12 @@ void gw_session_close(gw_session_t *s, gw_close_t why)
 
 int gw_session_on_writeable(gw_session_t *s)
 {
-	static unsigned char ping[LWS_PRE + 4];
+	/* lws drops empty pongs unseen, so the ping carries a payload. */
+	static unsigned char ping[LWS_PRE + 2] = { [LWS_PRE] = 'g', [LWS_PRE + 1] = 'w' };
 	gw_buf_t *b;
 	int n;
 
-	if (s->state == GW_SS_CLOSING) {
+	if (s->state == GW_SS_CLOSING && !s->q_len) {
 		const char *r = gw_close_reason(s->close);
 
 		lws_close_reason(s->wsi, gw_close_code(s->close),
@@ -180,7 +187,7 @@ int gw_session_on_writeable(gw_session_t *s)
 	}
 	if (s->want_ping) {
 		s->want_ping = 0;
-		if (lws_write(s->wsi, ping + LWS_PRE, 0, LWS_WRITE_PING) < 0)
+		if (lws_write(s->wsi, ping + LWS_PRE, 2, LWS_WRITE_PING) < 0)
 			return -1;
 		if (s->q_len)
 			lws_callback_on_writable(s->wsi);
@@ -197,7 +204,7 @@ int gw_session_on_writeable(gw_session_t *s)
 	gw_buf_unref(b);
 	if (n < 0)
 		return -1; /* send failure: lws closes, CLOSED cleans up */
-	if (s->q_len)
+	if (s->q_len || s->state == GW_SS_CLOSING)
 		lws_callback_on_writable(s->wsi);
 	return 0;
 }

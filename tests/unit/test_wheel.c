@@ -19,6 +19,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define TICK 10u
 #define SLOTS 8u
@@ -369,6 +372,45 @@ static void test_long_stall(void **state)
 	free(ts);
 }
 
+/*
+ * A stall of years (a suspended VM, a clock jump) costs one turn of the
+ * wheel, not one step per elapsed tick: with 1 ms ticks, 2^52 ms must not
+ * take 2^52 iterations. Run in a child with a 0.5 s alarm so a slow wheel
+ * fails the test instead of hanging the run.
+ */
+static void test_huge_stall_is_cheap(void **state)
+{
+	int status;
+	pid_t pid;
+
+	(void)state;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct itimerval it = { { 0, 0 }, { 0, 500000 } };
+		ctx_t c = { 0 };
+		tmr_t a, b;
+
+		setitimer(ITIMER_REAL, &it, NULL);
+		c.w = gw_wheel_create(1, 1024, T0);
+		tmr_init(&a);
+		tmr_init(&b);
+		sched(&c, &a, T0 + 5);
+		sched(&c, &b, ((uint64_t)1 << 52) + 1);
+		if (advance(&c, (uint64_t)1 << 52) != 1 || a.fired != 1 || b.fired)
+			_exit(3);
+		if (advance(&c, ((uint64_t)1 << 52) + 1) != 1 || b.fired != 1)
+			_exit(4);
+		gw_wheel_free(c.w);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (WIFSIGNALED(status))
+		fail_msg("advance over a huge stall hung or crashed (signal %d)",
+			 WTERMSIG(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 /* A stall of exactly one turn, and of one turn plus one tick. */
 static void test_stall_turn_edges(void **state)
 {
@@ -689,6 +731,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_whole_turn_steps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_long_stall, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stall_turn_edges, setup, teardown),
+		cmocka_unit_test(test_huge_stall_is_cheap),
 		cmocka_unit_test_setup_teardown(test_many_timers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_now_backwards, setup, teardown),
 		cmocka_unit_test(test_unaligned_start),
