@@ -6,6 +6,10 @@
 
 #include <string.h>
 
+/* A NULL key (allowed with length 0) is stored as this, so NULL can mark
+ * empty slots. */
+static const char empty_key[1];
+
 typedef struct {
 	const void *key; /* NULL marks an empty slot */
 	void *value;
@@ -38,6 +42,10 @@ gw_map_t *gw_map_create(size_t initial)
 
 	if (!m)
 		return NULL;
+	if (initial > ((size_t)1 << 40)) {
+		gw_free(m);
+		return NULL;
+	}
 	while (cap < initial * 2)
 		cap <<= 1;
 	m->slots = gw_calloc(cap, sizeof(slot_t));
@@ -78,7 +86,11 @@ static size_t find(const gw_map_t *m, const void *key, size_t len, uint32_t h)
 
 void *gw_map_get(const gw_map_t *m, const void *key, size_t len)
 {
-	size_t i = find(m, key, len, gw_hash(key, len));
+	size_t i;
+
+	if (!key)
+		key = empty_key;
+	i = find(m, key, len, gw_hash(key, len));
 
 	return m->slots[i].key ? m->slots[i].value : NULL;
 }
@@ -114,6 +126,8 @@ int gw_map_put(gw_map_t *m, const void *key, size_t len, void *value)
 
 	if (len > UINT32_MAX)
 		return GW_EINVAL;
+	if (!key)
+		key = empty_key;
 	/* Keep the load factor at or below 1/2. */
 	if ((m->count + 1) * 2 > m->mask + 1 && grow(m))
 		return GW_ENOMEM;
@@ -127,9 +141,12 @@ int gw_map_put(gw_map_t *m, const void *key, size_t len, void *value)
 
 void *gw_map_del(gw_map_t *m, const void *key, size_t len)
 {
-	size_t i = find(m, key, len, gw_hash(key, len)), j;
+	size_t i, j;
 	void *value;
 
+	if (!key)
+		key = empty_key;
+	i = find(m, key, len, gw_hash(key, len));
 	if (!m->slots[i].key)
 		return NULL;
 	value = m->slots[i].value;

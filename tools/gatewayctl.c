@@ -77,7 +77,6 @@ struct ctl_cmd {
 	int nargs;
 	unsigned opts;      /* OPT_* bits this command allows */
 	int (*run)(ctl_t *c, char **argv, json_t *doc);
-	const char *summary;            /* template, see print_summary() */
 	const char *rows;               /* doc key of the table's rows */
 	const struct column *cols;
 	const char *help;
@@ -114,33 +113,20 @@ static int parse_int(const char *s, long lo, long hi, long *out)
 	return GW_OK;
 }
 
-static int hex(char ch)
+/* Copies [s, s+n) into dst (cap bytes); GW_ETOOBIG if it does not fit. */
+static int cut(char *dst, size_t cap, const char *s, size_t n)
 {
-	return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 :
-	       ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
-}
-
-/* Copies [s, s+n) into dst, decoding %XX escapes as redis-cli does. */
-static int url_decode(char *dst, size_t cap, const char *s, size_t n)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < n; i++, o++) {
-		if (o + 1 >= cap)
-			return GW_ETOOBIG;
-		dst[o] = s[i];
-		if (s[i] == '%' && i + 2 < n && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
-			dst[o] = (char)(hex(s[i + 1]) * 16 + hex(s[i + 2]));
-			i += 2;
-		}
-	}
-	dst[o] = '\0';
+	if (n >= cap)
+		return GW_ETOOBIG;
+	memcpy(dst, s, n);
+	dst[n] = '\0';
 	return GW_OK;
 }
 
 /*
  * redis://[user:pass@]host[:port][/db] or unix:///path[?db=N]. As in
- * redis-cli, userinfo without a colon is a password alone.
+ * redis-cli, userinfo without a colon is a password alone. Userinfo ends at
+ * the last '@' and the user at the first ':', so a password may hold both.
  */
 static int parse_url(const char *url, struct redis_addr *a)
 {
@@ -155,7 +141,7 @@ static int parse_url(const char *url, struct redis_addr *a)
 		if (*end && (strncmp(end, "?db=", 4) || parse_int(end + 4, 0, 1 << 20, &v)))
 			return GW_EINVAL;
 		a->db = (int)v;
-		return url_decode(a->path, sizeof(a->path), s, (size_t)(end - s));
+		return cut(a->path, sizeof(a->path), s, (size_t)(end - s));
 	}
 	if (strncmp(url, "redis://", 8))
 		return GW_EINVAL;
@@ -163,14 +149,14 @@ static int parse_url(const char *url, struct redis_addr *a)
 	end = s + strcspn(s, "/");
 	if ((at = memrchr(s, '@', (size_t)(end - s)))) {
 		col = memchr(s, ':', (size_t)(at - s));
-		if ((col && url_decode(a->user, sizeof(a->user), s, (size_t)(col - s))) ||
-		    url_decode(a->pass, sizeof(a->pass), col ? col + 1 : s,
+		if ((col && cut(a->user, sizeof(a->user), s, (size_t)(col - s))) ||
+		    cut(a->pass, sizeof(a->pass), col ? col + 1 : s,
 			       (size_t)(at - (col ? col + 1 : s))))
 			return GW_EINVAL;
 		s = at + 1;
 	}
 	col = memchr(s, ':', (size_t)(end - s));
-	if (url_decode(a->host, sizeof(a->host), s, (size_t)((col ? col : end) - s)) ||
+	if (cut(a->host, sizeof(a->host), s, (size_t)((col ? col : end) - s)) ||
 	    !a->host[0])
 		return GW_EINVAL;
 	if (col) {
@@ -308,12 +294,20 @@ static int load_nodes(ctl_t *c)
 	return GW_OK;
 }
 
-/* Node hash fields and their JSON types (the hash holds strings). */
-static const struct { const char *name; char type; } node_fields[] = {
-	{ "addr", 's' }, { "version", 's' }, { "conns", 'i' }, { "load", 'r' },
-	{ "started", 'i' }, { "heartbeat", 'i' },
-};
+/* A hash value as JSON: an integer, a number, or else a string. */
+static json_t *scalar(const char *v)
+{
+	char *end;
+	long long i = strtoll(v, &end, 10);
+	double d;
 
+	if (*v && !*end)
+		return json_integer(i);
+	d = strtod(v, &end);
+	return *v && !*end ? json_real(d) : json_string(v);
+}
+
+/* Adds the node's hash (gone with its TTL once the lease lapses) to row. */
 static int node_details(ctl_t *c, json_t *row)
 {
 	redisReply *r = ctl_redis(c, REDIS_REPLY_ARRAY, "HGETALL {%s}:node:%s", c->prefix,
@@ -322,17 +316,9 @@ static int node_details(ctl_t *c, json_t *row)
 
 	if (!r)
 		return GW_EIO;
-	for (size_t f = 0; f < GW_ARRAY_LEN(node_fields); f++) {
-		const char *v = NULL;
-
-		for (size_t i = 0; i + 1 < r->elements; i += 2)
-			if (!strcmp(r->element[i]->str, node_fields[f].name))
-				v = r->element[i + 1]->str;
-		json_object_set_new(row, node_fields[f].name, !v ? json_null() :
-			node_fields[f].type == 's' ? json_string(v) :
-			node_fields[f].type == 'i' ? json_integer(strtoll(v, NULL, 10)) :
-			json_real(strtod(v, NULL)));
-	}
+	for (size_t i = 0; i + 1 < r->elements; i += 2)
+		if (strcmp(r->element[i]->str, "id"))
+			json_object_set_new(row, r->element[i]->str, scalar(r->element[i + 1]->str));
 	freeReplyObject(r);
 	hb = json_object_get(row, "heartbeat");
 	json_object_set_new(row, "heartbeat_age_ms", json_is_integer(hb) ?
@@ -379,13 +365,12 @@ static void fmt_age(int64_t ms, char *buf, size_t len)
 		snprintf(buf, len, "%s%dd%02dh", sign, (int)(s / 86400), (int)(s / 3600 % 24));
 }
 
-/* One value as text; returns 0 when it is missing (printed as "-"). */
-static int fmt_cell(const json_t *v, enum fmt f, char *buf, size_t len)
+/* One value as text, "-" when missing. */
+static void fmt_cell(const json_t *v, enum fmt f, char *buf, size_t len)
 {
-	snprintf(buf, len, "-");
 	if (!v || json_is_null(v))
-		return 0;
-	if (json_is_string(v))
+		snprintf(buf, len, "-");
+	else if (json_is_string(v))
 		snprintf(buf, len, "%s", json_string_value(v));
 	else if (f != F_STR && json_is_number(v))
 		(f == F_TIME ? fmt_time : fmt_age)((int64_t)json_number_value(v), buf, len);
@@ -395,38 +380,23 @@ static int fmt_cell(const json_t *v, enum fmt f, char *buf, size_t len)
 		snprintf(buf, len, "%.2f", json_real_value(v));
 	else
 		snprintf(buf, len, "%s", json_is_true(v) ? "true" : "false");
-	return 1;
 }
 
-/*
- * Summary lines: "{key}" is replaced by doc[key]; a line naming a key that
- * the document lacks is left out (e.g. capacity when the cap is unknown).
- */
-static void print_summary(const char *tpl, const json_t *doc)
+/* The document's scalar fields as aligned "key  value" lines. */
+static void print_fields(json_t *doc)
 {
-	char line[1024], cell[CTL_CELL_MAX];
-	size_t o;
+	char cell[CTL_CELL_MAX];
+	const char *key;
+	json_t *v;
+	int w = 0;
 
-	for (const char *p = tpl; *p; p += *p == '\n') {
-		int ok = 1;
-
-		for (o = 0; *p && *p != '\n' && o + 1 < sizeof(line); p++) {
-			const char *end = *p == '{' ? strchr(p, '}') : NULL;
-
-			if (!end) {
-				line[o++] = *p;
-				continue;
-			}
-			snprintf(cell, sizeof(cell), "%.*s", (int)(end - p - 1), p + 1);
-			ok &= fmt_cell(json_object_get(doc, cell), F_STR, cell, sizeof(cell));
-			o += (size_t)snprintf(line + o, sizeof(line) - o, "%s", cell);
-			o = GW_MIN(o, sizeof(line) - 1);
-			p = end;
+	json_object_foreach(doc, key, v)
+		w = GW_MAX(w, (int)strlen(key));
+	json_object_foreach(doc, key, v)
+		if (!json_is_array(v) && !json_is_object(v)) {
+			fmt_cell(v, F_STR, cell, sizeof(cell));
+			printf("%-*s  %s\n", w, key, cell);
 		}
-		line[o] = '\0';
-		if (ok)
-			puts(line);
-	}
 }
 
 /* Prints rows as columns padded to their widest cell; no trailing blanks. */
@@ -463,21 +433,18 @@ static int cmd_nodes(ctl_t *c, char **argv, json_t *doc)
 	json_array_foreach(c->nodes, i, row)
 		if (node_details(c, row))
 			return GW_EIO;
-	json_object_set(doc, "nodes", c->nodes);
-	json_object_set_new(doc, "live", json_integer(count_live(c->nodes)));
-	json_object_set_new(doc, "expired", json_integer(
+	json_object_set_new(doc, "live_nodes", json_integer(count_live(c->nodes)));
+	json_object_set_new(doc, "expired_nodes", json_integer(
 		(json_int_t)json_array_size(c->nodes) - count_live(c->nodes)));
-	json_object_set_new(doc, "now", json_integer(c->now));
+	json_object_set(doc, "nodes", c->nodes);
 	return GW_OK;
 }
 
+/* The nodes, with the cluster's totals ahead of them. */
 static int cmd_stats(ctl_t *c, char **argv, json_t *doc)
 {
 	redisReply *total, *r;
-	json_t *row;
-	size_t i;
 
-	GW_UNUSED(argv);
 	if (!(total = ctl_redis(c, REDIS_REPLY_STRING, "GET {%s}:total", c->prefix)))
 		return GW_EIO;
 	json_object_set_new(doc, "total", json_integer(total->str ? strtoll(total->str, NULL, 10) : 0));
@@ -486,19 +453,8 @@ static int cmd_stats(ctl_t *c, char **argv, json_t *doc)
 		return GW_EIO;
 	json_object_set_new(doc, "lobbies", json_integer(r->integer));
 	freeReplyObject(r);
-	/* The node's index is exact; its hash's `conns` is as of the last lease. */
-	json_array_foreach(c->nodes, i, row) {
-		r = ctl_redis(c, REDIS_REPLY_INTEGER, "HLEN {%s}:node:%s:conns", c->prefix,
-			      json_string_value(json_object_get(row, "id")));
-		if (!r)
-			return GW_EIO;
-		json_object_set_new(row, "conns", json_integer(r->integer));
-		freeReplyObject(r);
-	}
-	json_object_set_new(doc, "live_nodes", json_integer(count_live(c->nodes)));
-	json_object_set_new(doc, "expired_nodes", json_integer(
-		(json_int_t)json_array_size(c->nodes) - count_live(c->nodes)));
-	json_object_set(doc, "nodes", c->nodes);
+	if (cmd_nodes(c, argv, doc))
+		return GW_EIO;
 	if (c->max_conns > 0) {
 		json_object_set_new(doc, "max_connections", json_integer(c->max_conns));
 		json_object_set_new(doc, "capacity_percent", json_real(100.0 *
@@ -736,25 +692,18 @@ static const struct column deliver_cols[] = {
 
 static const struct ctl_cmd ctl_cmds[] = {
 	{ "nodes", "", 0, 0, cmd_nodes,
-	  "{live} live node(s), {expired} expired (the next sweep removes them)\n",
 	  "nodes", node_cols, "nodes and their leases" },
 	{ "stats", "", 0, OPT_MAX, cmd_stats,
-	  "connections  {total}\ncapacity     {capacity_percent}% of {max_connections}\n"
-	  "lobbies      {lobbies}\nnodes        {live_nodes} live, {expired_nodes} expired\n",
 	  "nodes", stat_cols, "cluster totals: connections, capacity, lobbies, nodes" },
 	{ "lobby", "LOBBY", 1, 0, cmd_lobby,
-	  "lobby {lobby}: {count} connection(s), {users} user(s)\n",
 	  "connections", lobby_cols, "users in a lobby with their connections and nodes" },
-	{ "user", "USER", 1, 0, cmd_user, "user {user}: {count} connection(s)\n",
+	{ "user", "USER", 1, 0, cmd_user,
 	  "connections", user_cols, "where a user is connected (exit 1 if nowhere)" },
-	{ "publish", "LOBBY JSON", 2, OPT_FROM, cmd_publish,
-	  "published to {channel}: received by {receivers} node(s)\n", NULL, NULL,
+	{ "publish", "LOBBY JSON", 2, OPT_FROM, cmd_publish, NULL, NULL,
 	  "publish JSON as a message frame to a lobby" },
-	{ "send", "USER JSON", 2, OPT_FROM, cmd_send,
-	  "sent to {user} through {published} node channel(s)\n", "nodes", deliver_cols,
+	{ "send", "USER JSON", 2, OPT_FROM, cmd_send, "nodes", deliver_cols,
 	  "send JSON as a direct frame to a user, wherever connected" },
-	{ "kick", "USER", 1, OPT_CONN, cmd_kick,
-	  "kick for {user} published to {published} node channel(s)\n", "nodes", deliver_cols,
+	{ "kick", "USER", 1, OPT_CONN, cmd_kick, "nodes", deliver_cols,
 	  "close a user's connections (or one, with --conn)" },
 };
 
@@ -906,8 +855,8 @@ int main(int argc, char **argv)
 		json_dumpf(doc, stdout, JSON_INDENT(2));
 		putchar('\n');
 	} else if (!rc) {
-		print_summary(cmd->summary, doc);
-		if (cmd->cols)
+		print_fields(doc);
+		if (cmd->cols && putchar('\n'))
 			print_table(json_object_get(doc, cmd->rows), cmd->cols);
 	}
 	if (rc == GW_ENOMEM)
