@@ -62,6 +62,7 @@ struct origin {
 /* --- static prototypes ---------------------------------------------------- */
 
 static int check_listen(const char *v);
+static int check_listen_or_empty(const char *v);
 static int check_node_id(const char *v);
 static int check_redis_url(const char *v);
 static int check_redis_prefix(const char *v);
@@ -112,6 +113,15 @@ static const struct opt opts[] = {
 	{ "node-id", "GW_NODE_ID", STR(node_id), 0, 64, "", NULL, check_node_id,
 	  "empty, or 1..64 characters from [A-Za-z0-9_.-]",
 	  "ID", 0, "This node's name in the cluster; empty: HOSTNAME-PORT." },
+	{ "admin-listen", "GW_ADMIN_LISTEN", STR(admin_listen), 0, 0, "127.0.0.1:9090", NULL,
+	  check_listen_or_empty, "empty, or HOST:PORT as for --listen", "HOST:PORT", 0,
+	  "Address of the admin HTTP listener (/ready, /metrics, /api); empty: none." },
+	{ "api-key", "GW_API_KEY", STR(api_key), 0, 0, "", NULL, NULL,
+	  "empty, or a key of at least 16 bytes", "KEY", F_SECRET,
+	  "Key the server API (/api/*) requires; empty: the API is disabled." },
+	{ "dev-tokens", "GW_DEV_TOKENS", BOOL(dev_tokens), 0, 1, "false", NULL, NULL, NULL,
+	  "BOOL", 0,
+	  "Serve GET /dev/token?user=U (tokens signed with jwt-secret) for the dashboard demo. Development only." },
 
 	/* auth */
 	{ "jwt-secret", "GW_JWT_SECRET", STR(jwt_secret), GW_AUTH_MIN_SECRET, 0, "", NULL,
@@ -188,6 +198,9 @@ static const struct opt opts[] = {
 	  "While Redis is unreachable: keep accepting connections (open) or refuse them (closed)." },
 	{ "lease-ttl", "GW_LEASE_TTL", INT(lease_ttl), 2, 300, "15", NULL, NULL, NULL,
 	  "SECONDS", 0, "Seconds this node's Redis lease outlives its last renewal." },
+	{ "inbound-maxlen", "GW_INBOUND_MAXLEN", INT(inbound_maxlen), 0, 100000000, "10000",
+	  NULL, NULL, NULL, "N", 0,
+	  "Cap of the inbound Redis Stream for unhandled client message types; 0: refuse them." },
 };
 
 #undef STR
@@ -430,6 +443,11 @@ static long listen_port(const char *v)
 static int check_listen(const char *v)
 {
 	return listen_port(v) ? GW_OK : GW_EINVAL;
+}
+
+static int check_listen_or_empty(const char *v)
+{
+	return !*v || listen_port(v) ? GW_OK : GW_EINVAL;
 }
 
 static int check_node_id(const char *v)

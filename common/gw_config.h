@@ -26,6 +26,9 @@ typedef struct gw_config {
 	/* node */
 	char *listen;      /* HOST:PORT for WebSocket and HTTP */
 	char *node_id;     /* defaults to HOSTNAME-PORT */
+	char *admin_listen; /* HOST:PORT of the admin HTTP listener; empty: none */
+	char *api_key;     /* required by the /api endpoints; empty: off */
+	int dev_tokens;    /* bool: GET /dev/token for the dashboard demo */
 	/* auth */
 	char *jwt_secret;  /* required, >= 32 bytes */
 	long jwt_leeway;   /* seconds */
@@ -60,6 +63,7 @@ typedef struct gw_config {
 	char *redis_prefix;      /* key namespace */
 	int redis_fail_mode;     /* gw_fail_mode_t */
 	long lease_ttl;          /* seconds */
+	long inbound_maxlen;     /* inbound stream cap; 0: refuse unknown types */
 } gw_config_t;
 
 /*

@@ -7,7 +7,12 @@ set -eu
 PKGS="build-essential cmake pkg-config patch xz-utils ca-certificates \
 libevent-dev libhiredis-dev libmsgpack-dev libcmocka-dev libjansson-dev \
 libjwt-dev libssl-dev zlib1g-dev libcap-dev \
-redis-server haproxy python3 python3-websockets python3-pytest python3-yaml"
+redis-server haproxy python3 python3-websockets python3-pytest python3-yaml \
+curl procps chromium"
+# Node.js may come from elsewhere (e.g. nodesource); only install Debian's
+# when there is no node/npm at all.
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 ||
+	PKGS="$PKGS nodejs npm"
 
 [ "${GW_EXTRA_PKGS:-}" ] && PKGS="$PKGS $GW_EXTRA_PKGS"
 

@@ -1,18 +1,17 @@
 /*
- * gatewayctl — the operator CLI: reads the cluster's presence from Redis and
- * publishes JSON envelopes to lobby and node channels, as laid out in
- * docs/redis-schema.md (the contract). It never writes presence.
+ * gatewayctl — the operator CLI. It reads the cluster's presence from Redis
+ * and publishes JSON envelopes to lobby and node channels, following
+ * docs/redis-schema.md (the contract); it never writes presence.
  *
  *   gatewayctl [--redis URL] [--prefix P] [--json] COMMAND ...
  *
- * Every handler fills one JSON document; main prints it as JSON (--json) or
- * through the command's human view (summary lines and an aligned table), so
- * the two outputs cannot disagree. Liveness follows the contract: an entry
- * whose node is not in {P}:nodes with a future score is gone; it is shown
- * with status "gone" (the next sweep removes it) but not counted, and
- * nothing is sent to its node.
+ * Each command fills one JSON document, printed as is with --json, else as
+ * aligned "key  value" lines and a table: both outputs come from the same
+ * data, so they cannot disagree. As the contract says, an entry whose node
+ * has no live lease is gone: it is listed with status "gone" (the next sweep
+ * removes it) but never counted, and nothing is sent to its node.
  *
- * Exit status: 0 ok, 1 runtime failure (Redis, user not connected), 2 usage.
+ * Exit status: 0 ok, 1 runtime error (Redis, user not connected), 2 usage.
  */
 #include "gw_alloc.h"
 #include "gw_common.h"
@@ -31,22 +30,20 @@
 
 #define CTL_NAME_MAX 256          /* envelope strings are at most 256 bytes */
 #define CTL_PAYLOAD_MAX (1 << 20) /* and a payload at most 1 MiB */
+#define CTL_CONNS_MAX 10000000    /* the gateway's bound on --max-connections */
 #define CTL_CELL_MAX 512
-#define CTL_COLS_MAX 8
 
 enum { CTL_EXIT_RUNTIME = 1, CTL_EXIT_USAGE = 2 };
-
-/* Options only some commands take; each command lists those it allows. */
-enum { OPT_FROM = 1 << 0, OPT_CONN = 1 << 1, OPT_MAX = 1 << 2 };
+enum { OPT_FROM = 1 << 0, OPT_CONN = 1 << 1, OPT_MAX = 1 << 2 }; /* per command */
 
 typedef struct ctl {
 	const char *url, *prefix, *from, *conn;
-	long max_conns;     /* 0: unknown, capacity is omitted */
+	long max_conns;     /* 0: unknown, so no capacity */
 	int json;
-	int64_t now;        /* wall clock (ms), the clock of the nodes' leases */
+	int64_t now;        /* wall clock in ms, the clock of the leases */
 	redisContext *redis;
-	json_t *nodes;      /* rows {id, lease_expires, status}, see load_nodes() */
-	json_t *live;       /* live node ids, as the keys of an object */
+	json_t *nodes;      /* {P}:nodes as rows {id, lease_expires, status} */
+	json_t *live;       /* the live node ids, as an object's keys */
 } ctl_t;
 
 struct redis_addr {
@@ -59,9 +56,8 @@ enum opt_type { O_STR, O_FLAG, O_LONG, O_HELP };
 struct ctl_opt {
 	const char *name;
 	enum opt_type type;
-	size_t off;         /* field in ctl_t */
-	unsigned only;      /* 0: global; else the OPT_* bit a command must allow */
-	long lo, hi;        /* bounds of an O_LONG */
+	size_t off;         /* the field in ctl_t */
+	unsigned only;      /* 0: every command takes it; else an OPT_* bit */
 	const char *env, *arg, *help;
 };
 
@@ -75,32 +71,32 @@ struct column {
 struct ctl_cmd {
 	const char *name, *args;
 	int nargs;
-	unsigned opts;      /* OPT_* bits this command allows */
+	unsigned opts;      /* the OPT_* bits it takes */
 	int (*run)(ctl_t *c, char **argv, json_t *doc);
-	const char *rows;               /* doc key of the table's rows */
+	const char *rows;   /* the doc's array shown as a table of `cols` */
 	const struct column *cols;
 	const char *help;
 };
 
-/* --- the option table (drives getopt, the environment and --help) --------- */
+/* --- the option table: getopt, the environment and --help ---------------- */
 
 static const struct ctl_opt ctl_opts[] = {
-	{ "redis", O_STR, offsetof(ctl_t, url), 0, 0, 0, "GW_REDIS_URL", "URL",
+	{ "redis", O_STR, offsetof(ctl_t, url), 0, "GW_REDIS_URL", "URL",
 	  "redis://[user:pass@]host:port[/db] or unix:///path[?db=N]" },
-	{ "prefix", O_STR, offsetof(ctl_t, prefix), 0, 0, 0, "GW_REDIS_PREFIX", "P",
-	  "key namespace, keys are {P}:... (default gw)" },
-	{ "json", O_FLAG, offsetof(ctl_t, json), 0, 0, 0, NULL, NULL,
-	  "print one JSON document instead of a table" },
-	{ "max-connections", O_LONG, offsetof(ctl_t, max_conns), OPT_MAX, 1, 10000000,
+	{ "prefix", O_STR, offsetof(ctl_t, prefix), 0, "GW_REDIS_PREFIX", "P",
+	  "key namespace: keys are {P}:... (default gw)" },
+	{ "json", O_FLAG, offsetof(ctl_t, json), 0, NULL, NULL,
+	  "print one JSON document instead of tables" },
+	{ "max-connections", O_LONG, offsetof(ctl_t, max_conns), OPT_MAX,
 	  "GW_MAX_CONNECTIONS", "N", "stats: the cluster's cap, for capacity_percent" },
-	{ "from", O_STR, offsetof(ctl_t, from), OPT_FROM, 0, 0, NULL, "NAME",
-	  "publish, send: sender named in the frame (default gatewayctl)" },
-	{ "conn", O_STR, offsetof(ctl_t, conn), OPT_CONN, 0, 0, NULL, "CONNID",
+	{ "from", O_STR, offsetof(ctl_t, from), OPT_FROM, NULL, "NAME",
+	  "publish, send: the sender in the frame (default gatewayctl)" },
+	{ "conn", O_STR, offsetof(ctl_t, conn), OPT_CONN, NULL, "CONNID",
 	  "kick: only this connection" },
-	{ "help", O_HELP, 0, 0, 0, 0, NULL, NULL, "this help" },
+	{ "help", O_HELP, 0, 0, NULL, NULL, "this help" },
 };
 
-/* --- helpers: arguments and the Redis link -------------------------------- */
+/* --- helpers: the Redis link ---------------------------------------------- */
 
 static int parse_int(const char *s, long lo, long hi, long *out)
 {
@@ -113,7 +109,7 @@ static int parse_int(const char *s, long lo, long hi, long *out)
 	return GW_OK;
 }
 
-/* Copies [s, s+n) into dst (cap bytes); GW_ETOOBIG if it does not fit. */
+/* Copies [s, s+n) into dst of cap bytes; GW_ETOOBIG if it does not fit. */
 static int cut(char *dst, size_t cap, const char *s, size_t n)
 {
 	if (n >= cap)
@@ -124,9 +120,9 @@ static int cut(char *dst, size_t cap, const char *s, size_t n)
 }
 
 /*
- * redis://[user:pass@]host[:port][/db] or unix:///path[?db=N]. As in
- * redis-cli, userinfo without a colon is a password alone. Userinfo ends at
- * the last '@' and the user at the first ':', so a password may hold both.
+ * redis://[user:pass@]host[:port][/db] or unix:///path[?db=N]. As with
+ * redis-cli, userinfo without a colon is a password. Userinfo ends at the
+ * last '@' and the user at the first ':', so a password may hold either.
  */
 static int parse_url(const char *url, struct redis_addr *a)
 {
@@ -136,12 +132,11 @@ static int parse_url(const char *url, struct redis_addr *a)
 	memset(a, 0, sizeof(*a));
 	a->port = 6379;
 	if (!strncmp(url, "unix:///", 8)) {
-		s = url + 7;
-		end = s + strcspn(s, "?");
+		end = url + 7 + strcspn(url + 7, "?");
 		if (*end && (strncmp(end, "?db=", 4) || parse_int(end + 4, 0, 1 << 20, &v)))
 			return GW_EINVAL;
 		a->db = (int)v;
-		return cut(a->path, sizeof(a->path), s, (size_t)(end - s));
+		return cut(a->path, sizeof(a->path), url + 7, (size_t)(end - url - 7));
 	}
 	if (strncmp(url, "redis://", 8))
 		return GW_EINVAL;
@@ -149,21 +144,21 @@ static int parse_url(const char *url, struct redis_addr *a)
 	end = s + strcspn(s, "/");
 	if ((at = memrchr(s, '@', (size_t)(end - s)))) {
 		col = memchr(s, ':', (size_t)(at - s));
-		if ((col && cut(a->user, sizeof(a->user), s, (size_t)(col - s))) ||
-		    cut(a->pass, sizeof(a->pass), col ? col + 1 : s,
-			       (size_t)(at - (col ? col + 1 : s))))
+		if (col && cut(a->user, sizeof(a->user), s, (size_t)(col - s)))
+			return GW_EINVAL;
+		s = col ? col + 1 : s;
+		if (cut(a->pass, sizeof(a->pass), s, (size_t)(at - s)))
 			return GW_EINVAL;
 		s = at + 1;
 	}
 	col = memchr(s, ':', (size_t)(end - s));
-	if (cut(a->host, sizeof(a->host), s, (size_t)((col ? col : end) - s)) ||
-	    !a->host[0])
+	if (cut(a->host, sizeof(a->host), s, (size_t)((col ? col : end) - s)) || !a->host[0])
 		return GW_EINVAL;
 	if (col) {
 		char port[8];
 
-		snprintf(port, sizeof(port), "%.*s", (int)GW_MIN(end - col - 1, 7), col + 1);
-		if (end - col - 1 > 5 || parse_int(port, 1, 65535, &v))
+		if (cut(port, sizeof(port), col + 1, (size_t)(end - col - 1)) ||
+		    parse_int(port, 1, 65535, &v))
 			return GW_EINVAL;
 		a->port = (int)v;
 	}
@@ -176,8 +171,8 @@ static int parse_url(const char *url, struct redis_addr *a)
 
 /*
  * Sends one command and checks the reply's type (nil passes for a string).
- * Returns the reply, owned by the caller (freeReplyObject), or NULL after
- * printing why.
+ * Returns the reply, which the caller frees (freeReplyObject), or NULL
+ * after printing why.
  */
 static redisReply *ctl_redis(ctl_t *c, int type, const char *fmt, ...)
 {
@@ -199,12 +194,13 @@ static redisReply *ctl_redis(ctl_t *c, int type, const char *fmt, ...)
 	return NULL;
 }
 
-/* Connects, then AUTH and SELECT as the URL asks; one message on failure. */
+/* Connects, then sends AUTH and SELECT if the URL asks; one failure path. */
 static int ctl_connect(ctl_t *c, const struct redis_addr *a)
 {
 	struct timeval tv = { 2, 0 }, cmd_tv = { 10, 0 };
-	redisReply *r = NULL;
+	int auth = a->user[0] || a->pass[0];
 	const char *why = NULL;
+	redisReply *r = NULL;
 
 	c->redis = a->path[0] ? redisConnectUnixWithTimeout(a->path, tv)
 			      : redisConnectWithTimeout(a->host, a->port, tv);
@@ -212,50 +208,39 @@ static int ctl_connect(ctl_t *c, const struct redis_addr *a)
 		why = c->redis ? c->redis->errstr : "out of memory";
 	} else {
 		redisSetTimeout(c->redis, cmd_tv);
-		if (a->user[0] || a->pass[0])
+		if (auth)
 			r = a->user[0] ? redisCommand(c->redis, "AUTH %s %s", a->user, a->pass)
 				       : redisCommand(c->redis, "AUTH %s", a->pass);
-		if (a->db && (!r || r->type != REDIS_REPLY_ERROR)) {
+		if (a->db && (!auth || (r && r->type != REDIS_REPLY_ERROR))) {
 			freeReplyObject(r);
 			r = redisCommand(c->redis, "SELECT %d", a->db);
 		}
-		if ((a->user[0] || a->pass[0] || a->db) && (!r || r->type == REDIS_REPLY_ERROR))
+		if ((auth || a->db) && (!r || r->type == REDIS_REPLY_ERROR))
 			why = r ? r->str : c->redis->errstr;
 	}
-	if (why) {
-		if (a->path[0])
-			fprintf(stderr, "gatewayctl: cannot connect to Redis at %s: %s\n", a->path, why);
-		else
-			fprintf(stderr, "gatewayctl: cannot connect to Redis at %s:%d: %s\n",
-				a->host, a->port, why);
-	}
+	if (why && a->path[0])
+		fprintf(stderr, "gatewayctl: cannot connect to Redis at %s: %s\n", a->path, why);
+	else if (why)
+		fprintf(stderr, "gatewayctl: cannot connect to Redis at %s:%d: %s\n",
+			a->host, a->port, why);
 	freeReplyObject(r);
 	return why ? GW_EUNAVAIL : GW_OK;
 }
 
 /* --- helpers: presence ---------------------------------------------------- */
 
-/* qsort comparators over reply elements taken as (field, value) pairs. */
 static int cmp_field(const void *a, const void *b)
 {
 	return strcmp((*(redisReply *const *)a)->str, (*(redisReply *const *)b)->str);
 }
 
-static int cmp_value_field(const void *a, const void *b)
-{
-	int d = cmp_field((redisReply *const *)a + 1, (redisReply *const *)b + 1);
-
-	return d ? d : cmp_field(a, b);
-}
-
-/* A pair reply (HGETALL, WITHSCORES) sorted by cmp, or NULL. */
-static redisReply *pairs(ctl_t *c, int (*cmp)(const void *, const void *),
-			 const char *fmt, const char *a1, const char *a2)
+/* A reply of (field, value) pairs (HGETALL, WITHSCORES) sorted by field. */
+static redisReply *pairs(ctl_t *c, const char *fmt, const char *a1, const char *a2)
 {
 	redisReply *r = ctl_redis(c, REDIS_REPLY_ARRAY, fmt, a1, a2);
 
 	if (r)
-		qsort(r->element, r->elements / 2, 2 * sizeof(*r->element), cmp);
+		qsort(r->element, r->elements / 2, 2 * sizeof(*r->element), cmp_field);
 	return r;
 }
 
@@ -267,15 +252,15 @@ static json_t *conn_node(const char *conn)
 	return dot ? json_stringn(conn, (size_t)(dot - conn)) : json_string(conn);
 }
 
-static int is_live(const ctl_t *c, const json_t *node)
+static const char *status(const ctl_t *c, const json_t *node)
 {
-	return json_object_get(c->live, json_string_value(node)) != NULL;
+	return json_object_get(c->live, json_string_value(node)) ? "live" : "gone";
 }
 
-/* Reads {P}:nodes into c->nodes (sorted by id) and c->live. */
+/* Reads {P}:nodes: a node is live while its lease expiry is in the future. */
 static int load_nodes(ctl_t *c)
 {
-	redisReply *r = pairs(c, cmp_field, "ZRANGE {%s}:nodes 0 -1 WITHSCORES", c->prefix, NULL);
+	redisReply *r = pairs(c, "ZRANGE {%s}:nodes 0 -1 WITHSCORES", c->prefix, NULL);
 
 	if (!r)
 		return GW_EIO;
@@ -294,7 +279,7 @@ static int load_nodes(ctl_t *c)
 	return GW_OK;
 }
 
-/* A hash value as JSON: an integer, a number, or else a string. */
+/* A hash value as JSON: an integer, else a number, else a string. */
 static json_t *scalar(const char *v)
 {
 	char *end;
@@ -307,34 +292,17 @@ static json_t *scalar(const char *v)
 	return *v && !*end ? json_real(d) : json_string(v);
 }
 
-/* Adds the node's hash (gone with its TTL once the lease lapses) to row. */
-static int node_details(ctl_t *c, json_t *row)
+/* Sets doc[live_key] to the rows whose status is "live", doc[other] to the rest. */
+static void count(json_t *doc, const char *live_key, const char *other, const json_t *rows)
 {
-	redisReply *r = ctl_redis(c, REDIS_REPLY_ARRAY, "HGETALL {%s}:node:%s", c->prefix,
-				  json_string_value(json_object_get(row, "id")));
-	json_t *hb;
-
-	if (!r)
-		return GW_EIO;
-	for (size_t i = 0; i + 1 < r->elements; i += 2)
-		if (strcmp(r->element[i]->str, "id"))
-			json_object_set_new(row, r->element[i]->str, scalar(r->element[i + 1]->str));
-	freeReplyObject(r);
-	hb = json_object_get(row, "heartbeat");
-	json_object_set_new(row, "heartbeat_age_ms", json_is_integer(hb) ?
-		json_integer(c->now - json_integer_value(hb)) : json_null());
-	return GW_OK;
-}
-
-static json_int_t count_live(const json_t *rows)
-{
-	const json_t *row;
 	json_int_t n = 0;
+	const json_t *row;
 	size_t i;
 
 	json_array_foreach(rows, i, row)
 		n += !strcmp(json_string_value(json_object_get(row, "status")), "live");
-	return n;
+	json_object_set_new(doc, live_key, json_integer(n));
+	json_object_set_new(doc, other, json_integer((json_int_t)json_array_size(rows) - n));
 }
 
 /* --- helpers: human output ------------------------------------------------ */
@@ -352,20 +320,18 @@ static void fmt_time(int64_t ms, char *buf, size_t len)
 
 static void fmt_age(int64_t ms, char *buf, size_t len)
 {
+	int64_t s = (ms < 0 ? -ms : ms) / 1000;
 	const char *sign = ms < 0 ? "-" : "";
-	int64_t a = ms < 0 ? -ms : ms, s = a / 1000;
 
-	if (a < 60000)
-		snprintf(buf, len, "%s%.1fs", sign, (double)a / 1000);
+	if (s < 60)
+		snprintf(buf, len, "%s%.1fs", sign, (double)(ms < 0 ? -ms : ms) / 1000);
 	else if (s < 3600)
 		snprintf(buf, len, "%s%dm%02ds", sign, (int)(s / 60), (int)(s % 60));
-	else if (s < 86400)
-		snprintf(buf, len, "%s%dh%02dm", sign, (int)(s / 3600), (int)(s / 60 % 60));
 	else
-		snprintf(buf, len, "%s%dd%02dh", sign, (int)(s / 86400), (int)(s / 3600 % 24));
+		snprintf(buf, len, "%s%lldh%02dm", sign, (long long)(s / 3600), (int)(s / 60 % 60));
 }
 
-/* One value as text, "-" when missing. */
+/* One value as text; "-" when missing. */
 static void fmt_cell(const json_t *v, enum fmt f, char *buf, size_t len)
 {
 	if (!v || json_is_null(v))
@@ -399,14 +365,14 @@ static void print_fields(json_t *doc)
 		}
 }
 
-/* Prints rows as columns padded to their widest cell; no trailing blanks. */
+/* Rows as columns padded to their widest cell, without trailing blanks. */
 static void print_table(const json_t *rows, const struct column *cols)
 {
-	size_t w[CTL_COLS_MAX] = { 0 }, n, i;
+	size_t w[8] = { 0 }, n, i;
 	char cell[CTL_CELL_MAX];
 	const json_t *row;
 
-	for (n = 0; n < CTL_COLS_MAX && cols[n].key; n++)
+	for (n = 0; n < GW_ARRAY_LEN(w) && cols[n].key; n++)
 		w[n] = strlen(cols[n].head);
 	json_array_foreach(rows, i, row)
 		for (size_t k = 0; k < n; k++) {
@@ -424,23 +390,35 @@ static void print_table(const json_t *rows, const struct column *cols)
 
 /* --- commands: reading presence ------------------------------------------- */
 
+/* Every node with its hash (which lapses with the lease, so may be gone). */
 static int cmd_nodes(ctl_t *c, char **argv, json_t *doc)
 {
-	json_t *row;
+	json_t *row, *hb;
+	redisReply *r;
 	size_t i;
 
 	GW_UNUSED(argv);
-	json_array_foreach(c->nodes, i, row)
-		if (node_details(c, row))
+	json_array_foreach(c->nodes, i, row) {
+		r = ctl_redis(c, REDIS_REPLY_ARRAY, "HGETALL {%s}:node:%s", c->prefix,
+			      json_string_value(json_object_get(row, "id")));
+		if (!r)
 			return GW_EIO;
-	json_object_set_new(doc, "live_nodes", json_integer(count_live(c->nodes)));
-	json_object_set_new(doc, "expired_nodes", json_integer(
-		(json_int_t)json_array_size(c->nodes) - count_live(c->nodes)));
+		for (size_t k = 0; k + 1 < r->elements; k += 2)
+			if (strcmp(r->element[k]->str, "id"))
+				json_object_set_new(row, r->element[k]->str,
+						    scalar(r->element[k + 1]->str));
+		freeReplyObject(r);
+		hb = json_object_get(row, "heartbeat");
+		if (json_is_integer(hb))
+			json_object_set_new(row, "heartbeat_age_ms",
+					    json_integer(c->now - json_integer_value(hb)));
+	}
+	count(doc, "live_nodes", "expired_nodes", c->nodes);
 	json_object_set(doc, "nodes", c->nodes);
 	return GW_OK;
 }
 
-/* The nodes, with the cluster's totals ahead of them. */
+/* The cluster's totals, then the nodes. */
 static int cmd_stats(ctl_t *c, char **argv, json_t *doc)
 {
 	redisReply *total, *r;
@@ -449,24 +427,21 @@ static int cmd_stats(ctl_t *c, char **argv, json_t *doc)
 		return GW_EIO;
 	json_object_set_new(doc, "total", json_integer(total->str ? strtoll(total->str, NULL, 10) : 0));
 	freeReplyObject(total);
+	if (c->max_conns > 0) {
+		json_object_set_new(doc, "max_connections", json_integer(c->max_conns));
+		json_object_set_new(doc, "capacity_percent", json_real(100.0 *
+			(double)json_integer_value(json_object_get(doc, "total")) / (double)c->max_conns));
+	}
 	if (!(r = ctl_redis(c, REDIS_REPLY_INTEGER, "HLEN {%s}:lobbies", c->prefix)))
 		return GW_EIO;
 	json_object_set_new(doc, "lobbies", json_integer(r->integer));
 	freeReplyObject(r);
-	if (cmd_nodes(c, argv, doc))
-		return GW_EIO;
-	if (c->max_conns > 0) {
-		json_object_set_new(doc, "max_connections", json_integer(c->max_conns));
-		json_object_set_new(doc, "capacity_percent", json_real(100.0 *
-			(double)json_integer_value(json_object_get(doc, "total")) /
-			(double)c->max_conns));
-	}
-	return GW_OK;
+	return cmd_nodes(c, argv, doc);
 }
 
 static int cmd_lobby(ctl_t *c, char **argv, json_t *doc)
 {
-	redisReply *r = pairs(c, cmp_value_field, "HGETALL {%s}:lobby:%s", c->prefix, argv[0]);
+	redisReply *r = pairs(c, "HGETALL {%s}:lobby:%s", c->prefix, argv[0]);
 	json_t *rows, *users;
 
 	if (!r)
@@ -475,39 +450,30 @@ static int cmd_lobby(ctl_t *c, char **argv, json_t *doc)
 	users = json_object();
 	for (size_t i = 0; i + 1 < r->elements; i += 2) {
 		json_t *node = conn_node(r->element[i]->str);
-		int up = is_live(c, node);
+		const char *st = status(c, node);
 
-		if (up)
+		if (!strcmp(st, "live"))
 			json_object_set_new(users, r->element[i + 1]->str, json_true());
-		json_array_append_new(rows, json_pack("{s:s,s:s,s:o,s:s}",
-			"user", r->element[i + 1]->str, "conn", r->element[i]->str,
-			"node", node, "status", up ? "live" : "gone"));
+		json_array_append_new(rows, json_pack("{s:s,s:s,s:o,s:s}", "user",
+			r->element[i + 1]->str, "conn", r->element[i]->str, "node", node,
+			"status", st));
 	}
 	freeReplyObject(r);
 	json_object_set_new(doc, "lobby", json_string(argv[0]));
-	json_object_set_new(doc, "count", json_integer(count_live(rows)));
+	count(doc, "count", "gone", rows);
 	json_object_set_new(doc, "users", json_integer((json_int_t)json_object_size(users)));
-	json_object_set_new(doc, "gone", json_integer(
-		(json_int_t)json_array_size(rows) - count_live(rows)));
 	json_object_set_new(doc, "connections", rows);
 	json_decref(users);
 	return GW_OK;
 }
 
-static int not_connected(const char *user)
-{
-	fprintf(stderr, "%s is not connected\n", user);
-	return GW_ENOENT;
-}
-
 /*
- * The user's connections from {P}:user:USER (values are JSON
- * {"node","lobby","since"}) as doc["connections"], sorted by conn id.
- * Returns GW_ENOENT, after saying so, when none is live.
+ * The user's connections, from {P}:user:USER (conn id -> JSON
+ * {"node","lobby","since"}), into doc. GW_ENOENT, said, if none is live.
  */
 static int user_conns(ctl_t *c, const char *user, json_t *doc)
 {
-	redisReply *r = pairs(c, cmp_field, "HGETALL {%s}:user:%s", c->prefix, user);
+	redisReply *r = pairs(c, "HGETALL {%s}:user:%s", c->prefix, user);
 	json_t *rows = json_array();
 
 	json_object_set_new(doc, "user", json_string(user));
@@ -517,27 +483,26 @@ static int user_conns(ctl_t *c, const char *user, json_t *doc)
 	for (size_t i = 0; i + 1 < r->elements; i += 2) {
 		const char *conn = r->element[i]->str;
 		json_t *v = json_loads(r->element[i + 1]->str, 0, NULL);
-		json_t *node = json_incref(json_object_get(v, "node"));
-		json_t *since = json_object_get(v, "since");
-		int64_t ms = json_is_number(since) ? (int64_t)json_number_value(since) : 0;
+		json_t *node = json_object_get(v, "node");
+		int64_t ms = (int64_t)json_number_value(json_object_get(v, "since"));
 		char iso[40];
 
-		if (!json_is_string(node)) {    /* a malformed entry: trust the id */
-			json_decref(node);
-			node = conn_node(conn);
-		}
+		/* A malformed entry still names its node in its id. */
+		node = json_is_string(node) ? json_incref(node) : conn_node(conn);
 		fmt_time(ms, iso, sizeof(iso));
 		json_array_append_new(rows, json_pack("{s:s,s:O,s:O?,s:I,s:s?,s:I,s:s}",
 			"conn", conn, "node", node, "lobby", json_object_get(v, "lobby"),
 			"since", (json_int_t)ms, "since_iso", ms > 0 ? iso : NULL,
-			"age_ms", (json_int_t)(c->now - ms), "status", is_live(c, node) ? "live" : "gone"));
+			"age_ms", (json_int_t)(c->now - ms), "status", status(c, node)));
 		json_decref(node);
 		json_decref(v);
 	}
 	freeReplyObject(r);
-	json_object_set_new(doc, "count", json_integer(count_live(rows)));
-	json_object_set_new(doc, "connected", json_boolean(count_live(rows) > 0));
-	return count_live(rows) ? GW_OK : not_connected(user);
+	count(doc, "count", "gone", rows);
+	if (json_integer_value(json_object_get(doc, "count")))
+		return GW_OK;
+	fprintf(stderr, "%s is not connected\n", user);
+	return GW_ENOENT;
 }
 
 static int cmd_user(ctl_t *c, char **argv, json_t *doc)
@@ -547,7 +512,7 @@ static int cmd_user(ctl_t *c, char **argv, json_t *doc)
 
 /* --- commands: publishing ------------------------------------------------- */
 
-/* Publishes env (borrowed) on channel; the receiver count or a GW_E*. */
+/* Publishes env (borrowed) on channel: the receiver count, or a GW_E*. */
 static long long publish(ctl_t *c, const char *channel, const json_t *env)
 {
 	char *s = json_dumps(env, JSON_COMPACT);
@@ -555,8 +520,8 @@ static long long publish(ctl_t *c, const char *channel, const json_t *env)
 	long long n = GW_ENOMEM;
 
 	if (s && strlen(s) > CTL_PAYLOAD_MAX) {
-		fprintf(stderr, "gatewayctl: the envelope is %zu bytes, the limit is %d\n",
-			strlen(s), CTL_PAYLOAD_MAX);
+		fprintf(stderr, "gatewayctl: the envelope is %zu bytes, over %d\n", strlen(s),
+			CTL_PAYLOAD_MAX);
 		n = GW_ETOOBIG;
 	} else if (s) {
 		r = ctl_redis(c, REDIS_REPLY_INTEGER, "PUBLISH %s %s", channel, s);
@@ -567,7 +532,7 @@ static long long publish(ctl_t *c, const char *channel, const json_t *env)
 	return n;
 }
 
-/* The JSON argument, any JSON value; NULL after saying why. */
+/* The JSON argument (any JSON value), or NULL after saying why. */
 static json_t *parse_data(const char *text)
 {
 	json_error_t err;
@@ -601,25 +566,25 @@ static int cmd_publish(ctl_t *c, char **argv, json_t *doc)
 }
 
 /*
- * Publishes env (borrowed) once on the channel of every live node holding
- * the user (only the node of `conn`, if given), listed in doc["nodes"].
+ * Publishes env (borrowed) once on the channel of each live node holding
+ * the user (or only connection `conn`), listing them in doc["nodes"].
  */
 static int deliver(ctl_t *c, const char *user, const char *conn, const json_t *env, json_t *doc)
 {
 	json_t *rows, *row, *nodes = json_array(), *done = json_object();
 	char channel[CTL_NAME_MAX * 2];
 	int rc = user_conns(c, user, doc);
+	long long n;
 	size_t i;
 
 	json_object_set_new(doc, "nodes", nodes);
 	rows = rc ? NULL : json_object_get(doc, "connections");
 	json_array_foreach(rows, i, row) {
 		const char *node = json_string_value(json_object_get(row, "node"));
-		const char *id = json_string_value(json_object_get(row, "conn"));
-		long long n;
 
-		if (!is_live(c, json_object_get(row, "node")) || json_object_get(done, node) ||
-		    (conn && strcmp(conn, id)))
+		if (strcmp(json_string_value(json_object_get(row, "status")), "live") ||
+		    json_object_get(done, node) ||
+		    (conn && strcmp(conn, json_string_value(json_object_get(row, "conn")))))
 			continue;
 		json_object_set_new(done, node, json_true());
 		snprintf(channel, sizeof(channel), "{%s}:ch:node:%s", c->prefix, node);
@@ -665,16 +630,12 @@ static int cmd_kick(ctl_t *c, char **argv, json_t *doc)
 	return rc;
 }
 
-/* --- the command table and its views --------------------------------------- */
+/* --- the command table and its tables' columns ----------------------------- */
 
 static const struct column node_cols[] = {
 	{ "id", "NODE", F_STR }, { "addr", "ADDR", F_STR }, { "conns", "CONNS", F_STR },
 	{ "load", "LOAD", F_STR }, { "started", "STARTED", F_TIME },
 	{ "heartbeat_age_ms", "HEARTBEAT AGE", F_AGE }, { "status", "STATUS", F_STR }, { 0 },
-};
-static const struct column stat_cols[] = {
-	{ "id", "NODE", F_STR }, { "conns", "CONNS", F_STR }, { "status", "STATUS", F_STR },
-	{ 0 },
 };
 static const struct column lobby_cols[] = {
 	{ "user", "USER", F_STR }, { "conn", "CONN", F_STR }, { "node", "NODE", F_STR },
@@ -682,8 +643,8 @@ static const struct column lobby_cols[] = {
 };
 static const struct column user_cols[] = {
 	{ "conn", "CONN", F_STR }, { "node", "NODE", F_STR }, { "lobby", "LOBBY", F_STR },
-	{ "since", "SINCE", F_TIME }, { "age_ms", "AGE", F_AGE }, { "status", "STATUS", F_STR },
-	{ 0 },
+	{ "since", "SINCE", F_TIME }, { "age_ms", "AGE", F_AGE },
+	{ "status", "STATUS", F_STR }, { 0 },
 };
 static const struct column deliver_cols[] = {
 	{ "node", "NODE", F_STR }, { "channel", "CHANNEL", F_STR },
@@ -691,14 +652,14 @@ static const struct column deliver_cols[] = {
 };
 
 static const struct ctl_cmd ctl_cmds[] = {
-	{ "nodes", "", 0, 0, cmd_nodes,
-	  "nodes", node_cols, "nodes and their leases" },
-	{ "stats", "", 0, OPT_MAX, cmd_stats,
-	  "nodes", stat_cols, "cluster totals: connections, capacity, lobbies, nodes" },
-	{ "lobby", "LOBBY", 1, 0, cmd_lobby,
-	  "connections", lobby_cols, "users in a lobby with their connections and nodes" },
-	{ "user", "USER", 1, 0, cmd_user,
-	  "connections", user_cols, "where a user is connected (exit 1 if nowhere)" },
+	{ "nodes", "", 0, 0, cmd_nodes, "nodes", node_cols,
+	  "nodes and their leases; the next sweep removes expired ones" },
+	{ "stats", "", 0, OPT_MAX, cmd_stats, "nodes", node_cols,
+	  "cluster totals: connections, capacity, lobbies, nodes" },
+	{ "lobby", "LOBBY", 1, 0, cmd_lobby, "connections", lobby_cols,
+	  "users in a lobby, with their connections and nodes" },
+	{ "user", "USER", 1, 0, cmd_user, "connections", user_cols,
+	  "where a user is connected (exit 1 if nowhere)" },
 	{ "publish", "LOBBY JSON", 2, OPT_FROM, cmd_publish, NULL, NULL,
 	  "publish JSON as a message frame to a lobby" },
 	{ "send", "USER JSON", 2, OPT_FROM, cmd_send, "nodes", deliver_cols,
@@ -728,7 +689,7 @@ static void usage(FILE *out)
 	fprintf(out, "\nexit status: 0 ok, 1 runtime error or user not connected, 2 usage\n");
 }
 
-/* Stores one option's value; `from` names its source for error messages. */
+/* Stores one option's value; `from` names its source in messages. */
 static int set_opt(ctl_t *c, const struct ctl_opt *o, const char *v, const char *from)
 {
 	char *field = (char *)c + o->off;
@@ -737,22 +698,22 @@ static int set_opt(ctl_t *c, const struct ctl_opt *o, const char *v, const char 
 		*(const char **)field = v;
 	else if (o->type == O_FLAG)
 		*(int *)field = 1;
-	else if (o->type == O_LONG && parse_int(v, o->lo, o->hi, (long *)field)) {
-		fprintf(stderr, "gatewayctl: %s: want an integer %ld..%ld, got '%s'\n", from,
-			o->lo, o->hi, v);
+	else if (o->type == O_LONG && parse_int(v, 1, CTL_CONNS_MAX, (long *)field)) {
+		fprintf(stderr, "gatewayctl: %s: want an integer 1..%d, got '%s'\n", from,
+			CTL_CONNS_MAX, v);
 		return GW_EINVAL;
 	}
 	return GW_OK;
 }
 
-/* The environment, then flags; the index of the command word, or < 0. */
+/* The environment, then the flags: the index of the command, or < 0. */
 static int parse_opts(ctl_t *c, int argc, char **argv, unsigned *seen)
 {
 	struct option lo[GW_ARRAY_LEN(ctl_opts) + 1] = { { 0 } };
+	int i, n = (int)GW_ARRAY_LEN(ctl_opts);
 	char from[40];
-	int i;
 
-	for (i = 0; i < (int)GW_ARRAY_LEN(ctl_opts); i++) {
+	for (i = 0; i < n; i++) {
 		const char *env = ctl_opts[i].env ? getenv(ctl_opts[i].env) : NULL;
 
 		lo[i] = (struct option){ ctl_opts[i].name,
@@ -761,47 +722,32 @@ static int parse_opts(ctl_t *c, int argc, char **argv, unsigned *seen)
 			return GW_EINVAL;
 	}
 	while ((i = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-		if (i == 'h' || (i < (int)GW_ARRAY_LEN(ctl_opts) && ctl_opts[i].type == O_HELP)) {
+		if (i == 'h' || (i < n && ctl_opts[i].type == O_HELP)) {
 			usage(stdout);
 			exit(0);
 		}
-		snprintf(from, sizeof(from), "--%s", i < (int)GW_ARRAY_LEN(ctl_opts) ?
-			 ctl_opts[i].name : "");
-		if (i >= (int)GW_ARRAY_LEN(ctl_opts) || set_opt(c, &ctl_opts[i], optarg, from))
-			return GW_EINVAL;       /* getopt or set_opt said why */
+		if (i >= n)
+			return GW_EINVAL;       /* getopt said why */
+		snprintf(from, sizeof(from), "--%s", ctl_opts[i].name);
+		if (set_opt(c, &ctl_opts[i], optarg, from))
+			return GW_EINVAL;
 		*seen |= ctl_opts[i].only;
 	}
 	return optind;
 }
 
-/*
- * Names end up in envelopes, whose strings the nodes bound, and in JSON
- * output: non-empty UTF-8 of at most CTL_NAME_MAX bytes.
- */
-static int name_ok(const char *s, const char *what)
-{
-	json_t *t = json_string(s);     /* NULL unless valid UTF-8 */
-
-	json_decref(t);
-	if (t && *s && strlen(s) <= CTL_NAME_MAX)
-		return 1;
-	fprintf(stderr, "gatewayctl: %s: want 1..%d bytes of UTF-8\n", what, CTL_NAME_MAX);
-	return 0;
-}
-
-/* Checks all that needs no Redis; the command, or NULL after saying why. */
+/* Checks what needs no Redis: the command, or NULL after saying why. */
 static const struct ctl_cmd *check_args(ctl_t *c, int argc, char **argv, unsigned seen)
 {
 	const struct ctl_cmd *cmd = NULL;
+	const char *bad = NULL;
 
 	for (size_t i = 0; argc > 0 && i < GW_ARRAY_LEN(ctl_cmds); i++)
 		if (!strcmp(argv[0], ctl_cmds[i].name))
 			cmd = &ctl_cmds[i];
 	if (!cmd) {
-		if (argc)
-			fprintf(stderr, "gatewayctl: unknown command '%s' (see --help)\n", argv[0]);
-		else
-			fprintf(stderr, "gatewayctl: no command (see --help)\n");
+		fprintf(stderr, "gatewayctl: %s%s%s (see --help)\n", argc ? "unknown command '" :
+			"no command", argc ? argv[0] : "", argc ? "'" : "");
 		return NULL;
 	}
 	if (argc - 1 != cmd->nargs) {
@@ -819,11 +765,14 @@ static const struct ctl_cmd *check_args(ctl_t *c, int argc, char **argv, unsigne
 			"[A-Za-z0-9_.:-], got '%s'\n", c->prefix);
 		return NULL;
 	}
-	/* Every command's first argument is a name, as are --from and --conn. */
-	if ((cmd->nargs && !name_ok(argv[1], cmd->args)) || !name_ok(c->from, "--from") ||
-	    (c->conn && !name_ok(c->conn, "--conn")))
-		return NULL;
-	return cmd;
+	/* Names go into envelopes, whose strings the nodes bound to 256 bytes. */
+	if (cmd->nargs && (!*argv[1] || strlen(argv[1]) > CTL_NAME_MAX))
+		bad = cmd->args;
+	else if (strlen(c->from) > CTL_NAME_MAX || (c->conn && strlen(c->conn) > CTL_NAME_MAX))
+		bad = "--from, --conn";
+	if (bad)
+		fprintf(stderr, "gatewayctl: %s: want 1..%d bytes\n", bad, CTL_NAME_MAX);
+	return bad ? NULL : cmd;
 }
 
 int main(int argc, char **argv)
@@ -840,13 +789,12 @@ int main(int argc, char **argv)
 	    !(cmd = check_args(&c, argc - first, argv + first, seen)))
 		return CTL_EXIT_USAGE;
 	if (parse_url(c.url, &addr)) {
-		fprintf(stderr, "gatewayctl: bad Redis URL '%s': want "
-			"redis://[user:pass@]host:port[/db] or unix:///path[?db=N]\n", c.url);
+		fprintf(stderr, "gatewayctl: bad Redis URL '%s': want redis://[user:pass@]"
+			"host:port[/db] or unix:///path[?db=N]\n", c.url);
 		return CTL_EXIT_USAGE;
 	}
 	c.now = (int64_t)gw_wall_ms();
-	doc = json_object();
-	rc = doc ? ctl_connect(&c, &addr) : GW_ENOMEM;
+	rc = (doc = json_object()) ? ctl_connect(&c, &addr) : GW_ENOMEM;
 	if (!rc)
 		rc = load_nodes(&c);
 	if (!rc)
@@ -858,9 +806,9 @@ int main(int argc, char **argv)
 		print_fields(doc);
 		if (cmd->cols && putchar('\n'))
 			print_table(json_object_get(doc, cmd->rows), cmd->cols);
-	}
-	if (rc == GW_ENOMEM)
+	} else if (rc == GW_ENOMEM) {
 		fprintf(stderr, "gatewayctl: %s\n", gw_strerror(rc));
+	}
 	json_decref(doc);
 	json_decref(c.nodes);
 	json_decref(c.live);

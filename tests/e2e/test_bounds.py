@@ -276,3 +276,41 @@ def test_text_frame_invalid_utf8(gateway):
         assert p["type"] == "presence", \
             f"bob got {p}: invalid UTF-8 was relayed?"
     run(body())
+
+
+def test_abuse_burst_errors_delivered(gateway):
+    """Three bad frames written at once with --abuse-limit 3: the errors
+    for the first ones must reach the client before the 4008 close."""
+    gw = gateway(abuse_limit=3)
+
+    async def body():
+        r = await gw.raw("chess", "alice")
+        r.writer.write(r.frame(OP_TEXT, "{bad") + r.frame(OP_TEXT, "{bad")
+                       + r.frame(OP_TEXT, "{bad"))
+        got = await r.expect_close(4008, "protocol_abuse")
+        errors = [json.loads(g[1]) for g in got if g[0] == "text"]
+        assert len([e for e in errors if e.get("code") == "bad_json"]) >= 2, \
+            f"bad_json errors before 4008: {errors}"
+    run(body())
+
+
+def test_handshake_timeout(gateway):
+    """A client that opens TCP and never finishes its request is dropped
+    after --handshake-timeout."""
+    gw = gateway(handshake_timeout=1)
+
+    async def body():
+        reader, writer = await asyncio.open_connection("127.0.0.1", gw.port)
+        writer.write(b"GET /ws/chess HTTP/1.1\r\nHost: x\r\n")  # unfinished
+        await writer.drain()
+        try:
+            data = await asyncio.wait_for(reader.read(), 5)
+        except asyncio.TimeoutError:
+            raise AssertionError("half-open handshake still open after 5s "
+                                 "with --handshake-timeout 1")
+        except ConnectionError:
+            data = b""
+        assert b"101" not in data[:20], data[:100]
+        writer.close()
+        assert gw.http_get("/healthz")[0] == 200
+    run(body())

@@ -48,3 +48,55 @@ def test_user_value_cannot_forge_log_fields(gateway):
         assert con.get("user") == user and con.get("lobby") == "chess", \
             con["_line"]
     run(body())
+
+
+def test_json_log_format(gateway):
+    import json
+    gw = gateway(log_format="json")
+
+    async def body():
+        a = await gw.join("chess", "alice")
+        cid = a.welcome["connection_id"]
+        loop_end = 50
+        for _ in range(loop_end):
+            recs = []
+            for line in gw.log_text().splitlines():
+                if line.startswith("{"):
+                    recs.append(json.loads(line))  # every line valid JSON
+            con = [r for r in recs if r.get("event") == "connect"
+                   and cid in r.values()]
+            if con:
+                assert con[0].get("user") == "alice", con[0]
+                assert con[0].get("lobby") == "chess", con[0]
+                return
+            import asyncio
+            await asyncio.sleep(0.1)  # polling for the line
+        raise AssertionError("no JSON connect line:\n" + gw.log_tail(10))
+    run(body())
+
+
+def test_sighup_reopens_log_file(gateway, tmp_path):
+    import os
+    import signal
+    path = tmp_path / "gw.log"
+    gw = gateway(log_file=str(path))
+
+    async def body():
+        import asyncio
+        await gw.join("chess", "alice")
+        os.rename(path, str(path) + ".1")  # logrotate
+        gw.send_signal(signal.SIGHUP)
+        for _ in range(50):  # SIGHUP handled asynchronously: poll
+            if path.exists():
+                break
+            await asyncio.sleep(0.1)
+        assert path.exists(), "log file not recreated after SIGHUP"
+        await gw.join("go", "bob")
+        for _ in range(50):
+            if "user=bob" in path.read_text():
+                break
+            await asyncio.sleep(0.1)
+        assert "user=bob" in path.read_text(), path.read_text()
+        assert "user=alice" in open(str(path) + ".1").read()
+        assert gw.running(), "gateway died on SIGHUP"
+    run(body())
