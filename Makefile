@@ -34,6 +34,8 @@ DEP_LIBS   = $(shell $(PKG_CONFIG) --libs libwebsockets_static 2>/dev/null || ec
 COMMON_SRC  := $(wildcard common/*.c)
 GATEWAY_SRC := $(filter-out gateway/main.c,$(wildcard gateway/*.c))
 LUA_SRC     := $(wildcard gateway/lua/*.lua)
+STATIC_SRC  := $(wildcard dashboard/*.html dashboard/*.js dashboard/*.css dashboard/*.svg) \
+               $(wildcard clients/js/gateway.js clients/js/gateway.d.ts)
 TOOLS       := $(patsubst tools/%.c,$(BUILD)/bin/%,$(wildcard tools/*.c))
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 UNIT_BIN    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
@@ -42,6 +44,7 @@ COMMON_OBJ  := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
 GATEWAY_OBJ := $(GATEWAY_SRC:%.c=$(BUILD)/obj/%.o)
 DEPS_STAMP  := build/.deps-stamp
 
+.SECONDARY:
 .PHONY: all deps test unit e2e asan run clean distclean
 all: $(BUILD)/bin/gateway $(TOOLS)
 
@@ -66,7 +69,10 @@ $(BUILD)/libgwgateway.a: $(GATEWAY_OBJ)
 $(BUILD)/gen/gw_scripts.h: $(LUA_SRC) deploy/embed-lua.sh
 	@mkdir -p $(@D)
 	deploy/embed-lua.sh $(LUA_SRC) > $@.tmp && mv $@.tmp $@
-$(GATEWAY_OBJ) $(BUILD)/obj/gateway/main.o: $(BUILD)/gen/gw_scripts.h
+$(BUILD)/gen/gw_static.h: $(STATIC_SRC) deploy/embed-files.sh
+	@mkdir -p $(@D)
+	deploy/embed-files.sh $(STATIC_SRC) > $@.tmp && mv $@.tmp $@
+$(GATEWAY_OBJ) $(BUILD)/obj/gateway/main.o: $(BUILD)/gen/gw_scripts.h $(BUILD)/gen/gw_static.h
 
 LIBS = $(BUILD)/libgwgateway.a $(BUILD)/libgwcommon.a
 

@@ -29,9 +29,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { S_ADMIT = 0, S_RELEASE, S_LEASE, S_SWEEP, S_RESTORE };
+enum { S_ADMIT = 0, S_RELEASE, S_LEASE, S_SWEEP, S_RESTORE, S_STATS };
 static const char *const scripts[] = { gw_lua_admit, gw_lua_release, gw_lua_lease,
-				       gw_lua_sweep, gw_lua_restore };
+				       gw_lua_sweep, gw_lua_restore, gw_lua_stats };
 
 #define RESTORE_BATCH 256
 #define CH_MAX 512
@@ -55,6 +55,8 @@ struct gw_cluster {
 	char cluster_ch[CH_MAX];
 	struct event *timer;  /* lease + sweep */
 	int was_ready;        /* a reconnect (not the first connect) means gaps */
+	gw_buf_t *snapshot;   /* cluster stats JSON, refreshed with the lease */
+	uint64_t inbound;     /* messages appended to the inbound stream */
 	int leaving;          /* SIGTERM: no more leases */
 };
 
@@ -635,8 +637,8 @@ static void on_message(void *ud, const char *channel, size_t clen,
 static void lease(gw_cluster_t *c)
 {
 	const gw_config_t *cfg = c->node->cfg;
-	char ttl[24], now[24], started[24], node_max[24], addr[300];
-	const char *argv[8];
+	char ttl[24], now[24], started[24], node_max[24], addr[300], in[24], out[24];
+	const char *argv[11];
 
 	if (c->leaving)
 		return;
@@ -653,7 +655,12 @@ static void lease(gw_cluster_t *c)
 	argv[5] = started;
 	argv[6] = "1";
 	argv[7] = node_max;
-	script(c, S_LEASE, NULL, NULL, 8, argv);
+	snprintf(in, sizeof(in), "%llu", (unsigned long long)c->node->stats.messages_in);
+	snprintf(out, sizeof(out), "%llu", (unsigned long long)c->node->stats.messages_out);
+	argv[8] = in;
+	argv[9] = out;
+	argv[10] = cfg->admin_listen;
+	script(c, S_LEASE, NULL, NULL, 11, argv);
 }
 
 /*
@@ -771,6 +778,7 @@ static void on_ready(void *ud)
 	lease(c);
 	restore(c);
 	sweep(c);
+	gw_cluster_refresh_stats(c);
 	/* Whatever was published while we were not subscribed is lost. */
 	if (c->was_ready)
 		gw_registry_each_lobby(c->node->reg, gap_lobby, c);
@@ -796,6 +804,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	lease(c);
 	sweep(c);
+	gw_cluster_refresh_stats(c);
 }
 
 /* --- lifecycle ---------------------------------------------------------------------- */
@@ -843,6 +852,7 @@ void gw_cluster_free(gw_cluster_t *c)
 	if (c->timer)
 		event_free(c->timer);
 	gw_redis_free(c->redis);
+	gw_buf_unref(c->snapshot);
 	gw_free(c);
 }
 
@@ -860,4 +870,202 @@ void gw_cluster_shutdown(gw_cluster_t *c)
 int gw_cluster_ready(const gw_cluster_t *c)
 {
 	return c && gw_redis_ready(c->redis);
+}
+
+/* --- operator and backend API ------------------------------------------------------ */
+
+static void json_kv_str(gw_buf_t **b, const char *k, const char *v, size_t n, int first)
+{
+	if (!first)
+		gw_buf_append(b, ",", 1);
+	gw_buf_append_json_str(b, k, strlen(k));
+	gw_buf_append(b, ":", 1);
+	gw_buf_append_json_str(b, v, n);
+}
+
+/*
+ * The snapshot: {"mode","node","total","max_connections","capacity_percent",
+ * "active_lobbies","nodes":[{field:value,...}]} — node hash fields as
+ * strings, except the numeric ones.
+ */
+static void on_stats(void *ud, redisReply *reply)
+{
+	gw_cluster_t *c = ud;
+	const gw_config_t *cfg = c->node->cfg;
+	gw_buf_t *b;
+	char num[64];
+	long long total;
+	size_t i, j;
+
+	if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 2)
+		return;
+	b = gw_buf_new(512);
+	if (!b)
+		return;
+	total = reply->element[0]->str ? atoll(reply->element[0]->str) : 0;
+	gw_buf_append_str(&b, "{\"mode\":\"cluster\",\"node\":");
+	gw_buf_append_json_str(&b, cfg->node_id, strlen(cfg->node_id));
+	snprintf(num, sizeof(num), ",\"total\":%lld,\"max_connections\":%ld,", total,
+		 cfg->max_connections);
+	gw_buf_append_str(&b, num);
+	snprintf(num, sizeof(num), "\"capacity_percent\":%.2f,\"active_lobbies\":%lld,",
+		 100.0 * (double)total / (double)cfg->max_connections,
+		 reply->element[1]->integer);
+	gw_buf_append_str(&b, num);
+	gw_buf_append_str(&b, "\"nodes\":[");
+	for (i = 2; i < reply->elements; i++) {
+		redisReply *h = reply->element[i];
+
+		if (h->type != REDIS_REPLY_ARRAY)
+			continue;
+		gw_buf_append_str(&b, i > 2 ? ",{" : "{");
+		for (j = 0; j + 1 < h->elements; j += 2) {
+			const char *k = h->element[j]->str, *v = h->element[j + 1]->str;
+			size_t vl = h->element[j + 1]->len;
+
+			if (!k || !v)
+				continue;
+			if (strcmp(k, "id") && strcmp(k, "addr") && strcmp(k, "admin") &&
+			    strcmp(k, "version") && vl && vl < 32) {
+				if (j)
+					gw_buf_append(&b, ",", 1);
+				gw_buf_append_json_str(&b, k, strlen(k));
+				gw_buf_append(&b, ":", 1);
+				gw_buf_append(&b, v, vl);
+			} else {
+				json_kv_str(&b, k, v, vl, j == 0);
+			}
+		}
+		gw_buf_append(&b, "}", 1);
+	}
+	if (gw_buf_append_str(&b, "]}") == GW_OK) {
+		gw_buf_unref(c->snapshot);
+		c->snapshot = b;
+	} else {
+		gw_buf_unref(b);
+	}
+}
+
+void gw_cluster_refresh_stats(gw_cluster_t *c)
+{
+	char now[24];
+	const char *argv[2] = { c->prefix, now };
+
+	snprintf(now, sizeof(now), "%llu", (unsigned long long)gw_wall_ms());
+	script(c, S_STATS, on_stats, c, 2, argv);
+}
+
+gw_buf_t *gw_cluster_snapshot(gw_cluster_t *c)
+{
+	return c->snapshot ? gw_buf_ref(c->snapshot) : NULL;
+}
+
+const char *gw_cluster_prefix(const gw_cluster_t *c)
+{
+	return c->prefix;
+}
+
+int gw_cluster_command(gw_cluster_t *c, void (*cb)(void *ud, redisReply *r),
+		       void *ud, int argc, const char **argv)
+{
+	size_t lens[16];
+	int i;
+
+	if (argc > 16)
+		return GW_EINVAL;
+	for (i = 0; i < argc; i++)
+		lens[i] = strlen(argv[i]);
+	return gw_redis_command(c->redis, cb, ud, argc, argv, lens);
+}
+
+int gw_cluster_publish_frame(gw_cluster_t *c, const char *lobby, const char *user,
+			     gw_buf_t *frame)
+{
+	char ch[CH_MAX];
+	gw_envelope_t e = { .type = GW_ENV_MSG };
+
+	if (!gw_redis_ready(c->redis))
+		return GW_EUNAVAIL;
+	e.payload = (const char *)gw_buf_data(frame);
+	e.payload_len = frame->len;
+	if (lobby) {
+		lobby_channel(c, lobby, ch);
+		e.lobby = lobby;
+		e.lobby_len = strlen(lobby);
+	} else if (user) {
+		/* to every node: the caller picked the node channel */
+		return GW_EINVAL;
+	} else {
+		snprintf(ch, sizeof(ch), "%s", c->cluster_ch);
+	}
+	publish_env(c, ch, &e);
+	return GW_OK;
+}
+
+int gw_cluster_publish_node(gw_cluster_t *c, const char *node, size_t node_len,
+			    int kick, const char *user, const char *conn,
+			    gw_buf_t *frame)
+{
+	char ch[CH_MAX];
+	gw_envelope_t e = { .type = kick ? GW_ENV_KICK : GW_ENV_MSG };
+
+	if (!gw_redis_ready(c->redis))
+		return GW_EUNAVAIL;
+	snprintf(ch, sizeof(ch), "%s:ch:node:%.*s", c->prefix, (int)node_len, node);
+	e.user = user;
+	e.user_len = strlen(user);
+	if (conn) {
+		e.conn = conn;
+		e.conn_len = strlen(conn);
+	}
+	if (kick) {
+		e.reason = "kicked";
+		e.reason_len = 6;
+		/* our own node channel skips our own origin: deliver directly */
+	} else {
+		e.payload = (const char *)gw_buf_data(frame);
+		e.payload_len = frame->len;
+	}
+	publish_env(c, ch, &e);
+	return GW_OK;
+}
+
+void gw_cluster_inbound(gw_cluster_t *c, gw_session_t *s, const char *type,
+			const char *raw, size_t len)
+{
+	char key[CH_MAX], maxlen[24], id[GW_CONN_ID_MAX], now[24];
+	const char *argv[21];
+	size_t lens[21];
+	int i;
+
+	snprintf(key, sizeof(key), "%s:inbound", c->prefix);
+	snprintf(maxlen, sizeof(maxlen), "%ld", c->node->cfg->inbound_maxlen);
+	snprintf(now, sizeof(now), "%llu", (unsigned long long)gw_wall_ms());
+	gw_session_id_str(s, id);
+	argv[0] = "XADD"; argv[1] = key; argv[2] = "MAXLEN"; argv[3] = "~";
+	argv[4] = maxlen; argv[5] = "*";
+	argv[6] = "lobby"; argv[7] = s->m.lobby->name;
+	argv[8] = "user"; argv[9] = s->m.user->name;
+	argv[10] = "node"; argv[11] = c->node->cfg->node_id;
+	argv[12] = "connection_id"; argv[13] = id;
+	argv[14] = "type"; argv[15] = type;
+	argv[16] = "payload"; argv[17] = raw;
+	argv[18] = "time"; argv[19] = now;
+	for (i = 0; i < 20; i++)
+		lens[i] = strlen(argv[i]);
+	lens[17] = len;
+	if (gw_redis_command(c->redis, NULL, NULL, 20, argv, lens) == GW_OK)
+		c->inbound++;
+	else
+		gw_session_error(s, "unavailable", "the cluster could not be asked", 0);
+}
+
+uint64_t gw_cluster_inbound_count(const gw_cluster_t *c)
+{
+	return c->inbound;
+}
+
+gw_redis_t *gw_cluster_redis(const gw_cluster_t *c)
+{
+	return c->redis;
 }

@@ -39,4 +39,30 @@ void gw_cluster_shutdown(gw_cluster_t *c);
 /* Whether the Redis link is ready (for /ready and /stats). */
 int gw_cluster_ready(const gw_cluster_t *c);
 
+/* --- for the admin listener (gw_admin) and the router ------------------ */
+
+struct redisReply;
+typedef struct gw_redis gw_redis_t;
+
+/* The cached cluster snapshot (JSON, refreshed every --lease-ttl/3 s);
+ * a new reference, or NULL before the first refresh. */
+gw_buf_t *gw_cluster_snapshot(gw_cluster_t *c);
+void gw_cluster_refresh_stats(gw_cluster_t *c);
+const char *gw_cluster_prefix(const gw_cluster_t *c);
+gw_redis_t *gw_cluster_redis(const gw_cluster_t *c);
+/* A read command (argv strings); see gw_redis_command for the contract. */
+int gw_cluster_command(gw_cluster_t *c, void (*cb)(void *ud, struct redisReply *r),
+		       void *ud, int argc, const char **argv);
+/* Publishes `frame` to a lobby's channel, or (lobby NULL) to every node. */
+int gw_cluster_publish_frame(gw_cluster_t *c, const char *lobby, const char *user,
+			     gw_buf_t *frame);
+/* A message for `user` (or a kick, of one conn if given) to one node. */
+int gw_cluster_publish_node(gw_cluster_t *c, const char *node, size_t node_len,
+			    int kick, const char *user, const char *conn,
+			    gw_buf_t *frame);
+/* Appends an unhandled client message to the inbound stream. */
+void gw_cluster_inbound(gw_cluster_t *c, gw_session_t *s, const char *type,
+			const char *raw, size_t len);
+uint64_t gw_cluster_inbound_count(const gw_cluster_t *c);
+
 #endif

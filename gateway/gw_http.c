@@ -3,8 +3,10 @@
  * is in gw_server.c; this file only decides what to say.
  */
 #include "gw_http.h"
+#include "gw_auth.h"
 #include "gw_cluster.h"
 #include "gw_session.h"
+#include "gw_static.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -85,6 +87,75 @@ gw_buf_t *gw_http_route(gw_node_t *node, const char *method, const char *path,
 		*status = 200;
 		return stats(node);
 	}
+	if (strcmp(path, "/cluster") == 0) {
+		*status = 200;
+		return gw_http_cluster_json(node);
+	}
 	*status = 404;
 	return body("{\"error\":\"not_found\"}");
+}
+
+gw_buf_t *gw_http_cluster_json(gw_node_t *node)
+{
+	const gw_config_t *cfg = node->cfg;
+	size_t total = gw_registry_joined(node->reg);
+	gw_buf_t *b;
+	char tmp[1024];
+
+	if (node->cluster && (b = gw_cluster_snapshot(node->cluster)))
+		return b;
+	snprintf(tmp, sizeof(tmp),
+		 "{\"mode\":\"%s\",\"node\":\"%s\",\"total\":%zu,\"max_connections\":%ld,"
+		 "\"capacity_percent\":%.2f,\"active_lobbies\":%zu,\"nodes\":[{\"id\":\"%s\","
+		 "\"addr\":\"%s\",\"conns\":%zu,\"load\":%.4f,\"messages_in\":%llu,"
+		 "\"messages_out\":%llu,\"started\":%llu,\"heartbeat\":%llu}]}",
+		 node->cluster ? "cluster" : "standalone", cfg->node_id, total,
+		 cfg->max_connections,
+		 100.0 * (double)total / (double)cfg->max_connections,
+		 gw_registry_lobbies(node->reg), cfg->node_id, cfg->listen, total,
+		 (double)total / (double)cfg->node_max_connections,
+		 (unsigned long long)node->stats.messages_in,
+		 (unsigned long long)node->stats.messages_out,
+		 (unsigned long long)node->started_ms, (unsigned long long)gw_wall_ms());
+	return body(tmp);
+}
+
+const unsigned char *gw_http_static(const char *path, const char **type,
+				    size_t *len)
+{
+	size_t i;
+
+	for (i = 0; gw_static[i].path; i++) {
+		if (strcmp(gw_static[i].path, path) == 0) {
+			*type = gw_static[i].type;
+			*len = gw_static[i].len;
+			return gw_static[i].data;
+		}
+	}
+	return NULL;
+}
+
+gw_buf_t *gw_http_dev_token(gw_node_t *node, const char *user, int *status)
+{
+	char tok[GW_AUTH_TOKEN_MAX + 1];
+	int64_t now = (int64_t)(gw_wall_ms() / 1000);
+	gw_buf_t *b;
+
+	if (!node->cfg->dev_tokens) {
+		*status = 404;
+		return body("{\"error\":\"not_found\"}");
+	}
+	if (!user || !*user ||
+	    gw_auth_sign(node->auth, user, now, now + 3600, tok, sizeof(tok)) != GW_OK) {
+		*status = 400;
+		return body("{\"error\":\"bad_request\",\"message\":\"?user= must be a valid user id\"}");
+	}
+	*status = 200;
+	b = gw_buf_new(strlen(tok) + 16);
+	if (b && (gw_buf_append_str(&b, "{\"token\":\"") || gw_buf_append_str(&b, tok) ||
+		  gw_buf_append_str(&b, "\"}"))) {
+		gw_buf_unref(b);
+		return NULL;
+	}
+	return b;
 }

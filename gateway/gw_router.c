@@ -356,7 +356,11 @@ void gw_router_on_message(gw_session_t *s, const char *in, size_t len)
 		gw_health_on_pong(node->health, s);
 		break;
 	case GW_MSG_UNKNOWN:
-		gw_session_error(s, "unknown_type", "unknown message type", 1);
+		/* In a cluster, backends consume these from the inbound stream. */
+		if (node->cluster && cfg->inbound_maxlen > 0)
+			gw_cluster_inbound(node->cluster, s, msg.type_name, in, len);
+		else
+			gw_session_error(s, "unknown_type", "unknown message type", 1);
 		break;
 	}
 	gw_client_msg_clear(&msg);

@@ -142,28 +142,60 @@ static gw_close_t filter(gw_node_t *node, gw_session_t *s, struct lws *wsi,
 
 /* --- HTTP ------------------------------------------------------------------- */
 
-static int serve_http(gw_node_t *node, struct lws *wsi, const char *path)
+/*
+ * Small responses only (JSON and the embedded dashboard files): headers and
+ * body go out in one go from the HTTP callback; lws buffers any remainder.
+ */
+static int respond(struct lws *wsi, int status, const char *type,
+		   const unsigned char *body, size_t len)
 {
 	unsigned char hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *p = start,
 		      *end = hdr + sizeof(hdr) - 1;
-	const char *method = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI)
-				     ? "GET" : "OTHER";
-	int status = 500;
-	gw_buf_t *b = gw_http_route(node, method, path, &status);
+	unsigned char *copy;
+	int n;
 
-	if (!b)
-		return -1;
-	if (lws_add_http_common_headers(wsi, (unsigned int)status,
-					"application/json", b->len, &p, end) ||
+	if (lws_add_http_common_headers(wsi, (unsigned int)status, type, len, &p, end) ||
 	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
 					 (unsigned char *)"no-store", 8, &p, end) ||
-	    lws_finalize_write_http_header(wsi, start, &p, end) ||
-	    lws_write(wsi, gw_buf_data(b), b->len, LWS_WRITE_HTTP_FINAL) < 0) {
-		gw_buf_unref(b);
+	    lws_finalize_write_http_header(wsi, start, &p, end))
 		return -1;
-	}
-	gw_buf_unref(b);
+	/* lws_write needs LWS_PRE writable bytes in front of the body. */
+	copy = gw_malloc(LWS_PRE + len + 1);
+	if (!copy)
+		return -1;
+	memcpy(copy + LWS_PRE, body, len);
+	n = lws_write(wsi, copy + LWS_PRE, len, LWS_WRITE_HTTP_FINAL);
+	gw_free(copy);
+	if (n < 0)
+		return -1;
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int serve_http(gw_node_t *node, struct lws *wsi, const char *path)
+{
+	const char *method = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI)
+				     ? "GET" : "OTHER";
+	const unsigned char *file;
+	const char *type;
+	char user[GW_AUTH_SUB_MAX + 1];
+	int status = 500, rc;
+	size_t len;
+	gw_buf_t *b;
+
+	if (strcmp(method, "GET") == 0 && (file = gw_http_static(path, &type, &len)))
+		return respond(wsi, 200, type, file, len);
+	if (strcmp(path, "/dev/token") == 0) {
+		if (lws_get_urlarg_by_name_safe(wsi, "user", user, sizeof(user)) < 0)
+			user[0] = '\0';
+		b = gw_http_dev_token(node, user, &status);
+	} else {
+		b = gw_http_route(node, method, path, &status);
+	}
+	if (!b)
+		return -1;
+	rc = respond(wsi, status, "application/json", gw_buf_data(b), b->len);
+	gw_buf_unref(b);
+	return rc;
 }
 
 /* --- the protocol callback --------------------------------------------------- */

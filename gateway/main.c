@@ -9,6 +9,7 @@
  * --shutdown-timeout passes: destroy lws, free events, let the loop end).
  * SIGHUP reopens the log file.
  */
+#include "gw_admin.h"
 #include "gw_admission.h"
 #include "gw_alloc.h"
 #include "gw_auth.h"
@@ -32,6 +33,7 @@ static const char *run_state_names[] = { "running", "draining", "stopping" };
 
 typedef struct {
 	gw_node_t node;
+	gw_admin_t *admin;
 	run_state_t state;
 	uint64_t drain_deadline;
 	struct event *sigterm, *sigint, *sighup, *drain_timer;
@@ -84,6 +86,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	daemon_t *d = arg;
 	struct timeval tv = { 0, 50 * 1000 };
+
 
 	GW_UNUSED(what);
 	if (sig == SIGHUP) {
@@ -165,6 +168,9 @@ static int start(daemon_t *d, char *err, size_t errlen)
 	}
 	if (gw_server_start(node, err, errlen))
 		return GW_EIO;
+	if (cfg->admin_listen && *cfg->admin_listen &&
+	    !(d->admin = gw_admin_create(node, err, errlen)))
+		return GW_EIO;
 	d->sigterm = evsignal_new(node->base, SIGTERM, on_signal, d);
 	d->sigint = evsignal_new(node->base, SIGINT, on_signal, d);
 	d->sighup = evsignal_new(node->base, SIGHUP, on_signal, d);
@@ -186,7 +192,9 @@ static void cleanup(daemon_t *d)
 	gw_server_stop(node);
 	gw_router_shutdown(node);
 	gw_admission_free(node->admission);
+	/* The cluster first: its pending callbacks may still answer admin requests. */
 	gw_cluster_free(node->cluster);
+	gw_admin_free(d->admin);
 	gw_registry_free(node->reg);
 	gw_auth_free(node->auth);
 	if (node->base)

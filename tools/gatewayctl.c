@@ -357,7 +357,8 @@ static void print_fields(json_t *doc)
 	int w = 0;
 
 	json_object_foreach(doc, key, v)
-		w = GW_MAX(w, (int)strlen(key));
+		if (!json_is_array(v) && !json_is_object(v))
+			w = GW_MAX(w, (int)strlen(key));
 	json_object_foreach(doc, key, v)
 		if (!json_is_array(v) && !json_is_object(v)) {
 			fmt_cell(v, F_STR, cell, sizeof(cell));
@@ -721,13 +722,17 @@ static int parse_opts(ctl_t *c, int argc, char **argv, unsigned *seen)
 		if (env && *env && set_opt(c, &ctl_opts[i], env, ctl_opts[i].env))
 			return GW_EINVAL;
 	}
+	opterr = 0;
 	while ((i = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		if (i == 'h' || (i < n && ctl_opts[i].type == O_HELP)) {
 			usage(stdout);
 			exit(0);
 		}
-		if (i >= n)
-			return GW_EINVAL;       /* getopt said why */
+		if (i >= n) {
+			fprintf(stderr, "gatewayctl: unknown option or missing value: %s "
+				"(see --help)\n", argv[optind - 1]);
+			return GW_EINVAL;
+		}
 		snprintf(from, sizeof(from), "--%s", ctl_opts[i].name);
 		if (set_opt(c, &ctl_opts[i], optarg, from))
 			return GW_EINVAL;

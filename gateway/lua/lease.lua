@@ -1,11 +1,12 @@
 -- lease.lua: refresh this node's lease.
--- KEYS[1] = {P}:total   ARGV: prefix node ttl_ms now_ms addr started version node_max
+-- KEYS[1] = {P}:total   ARGV: prefix node ttl_ms now_ms addr started version
+--   node_max messages_in messages_out admin
 local P, node, ttl, now = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local key = P .. ':node:' .. node
 local conns = redis.call('HLEN', key .. ':conns')
 redis.call('ZADD', P .. ':nodes', now + ttl, node)
 redis.call('HSET', key, 'id', node, 'addr', ARGV[5], 'started', ARGV[6],
   'version', ARGV[7], 'conns', conns, 'load', conns / math.max(1, tonumber(ARGV[8])),
-  'heartbeat', now)
+  'heartbeat', now, 'messages_in', ARGV[9], 'messages_out', ARGV[10], 'admin', ARGV[11])
 redis.call('PEXPIRE', key, ttl)
 return conns

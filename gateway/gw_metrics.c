@@ -1,0 +1,133 @@
+/*
+ * gw_metrics.c — renders the node's counters for Prometheus.
+ */
+#include "gw_metrics.h"
+#include "gw_cluster.h"
+#include "gw_health.h"
+#include "gw_redis.h"
+#include "gw_session.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+typedef struct {
+	gw_buf_t *b;
+	int rc;
+	const char *node;
+} out_t;
+
+static void emit(out_t *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void emit(out_t *o, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	int n;
+
+	if (o->rc)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		o->rc = gw_buf_append(&o->b, line, (size_t)GW_MIN(n, (int)sizeof(line) - 1));
+}
+
+static void head(out_t *o, const char *name, const char *type, const char *help)
+{
+	emit(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void simple(out_t *o, const char *name, const char *type, const char *help,
+		   unsigned long long v)
+{
+	head(o, name, type, help);
+	emit(o, "%s{node=\"%s\"} %llu\n", name, o->node, v);
+}
+
+static void by_reason(out_t *o, const char *name, const char *help,
+		      const uint64_t *counts)
+{
+	int i;
+
+	head(o, name, "counter", help);
+	for (i = 0; i < GW_CLOSE__COUNT; i++)
+		if (counts[i])
+			emit(o, "%s{node=\"%s\",reason=\"%s\"} %llu\n", name, o->node,
+			     gw_close_name((gw_close_t)i), (unsigned long long)counts[i]);
+}
+
+gw_buf_t *gw_metrics_render(gw_node_t *node)
+{
+	const gw_stats_t *st = &node->stats;
+	out_t o = { gw_buf_new(4096), 0, node->cfg->node_id };
+	unsigned long long cum = 0;
+	size_t i;
+
+	if (!o.b)
+		return NULL;
+	simple(&o, "gw_connections", "gauge", "Admitted connections on this node.",
+	       gw_registry_joined(node->reg));
+	simple(&o, "gw_connecting", "gauge", "Upgraded connections awaiting admission.",
+	       gw_registry_conns(node->reg) - gw_registry_joined(node->reg));
+	simple(&o, "gw_lobbies", "gauge", "Lobbies with local members.",
+	       gw_registry_lobbies(node->reg));
+	simple(&o, "gw_admissions_total", "counter", "Connections admitted.", st->admitted);
+	by_reason(&o, "gw_rejections_total", "Connections refused before admission.",
+		  st->rejected);
+	by_reason(&o, "gw_disconnects_total", "Connections closed after admission.",
+		  st->closed);
+	simple(&o, "gw_messages_in_total", "counter", "Messages from clients.", st->messages_in);
+	simple(&o, "gw_messages_out_total", "counter", "Frames queued to clients.",
+	       st->messages_out);
+	simple(&o, "gw_bytes_in_total", "counter", "Bytes from clients.", st->bytes_in);
+	simple(&o, "gw_bytes_out_total", "counter", "Bytes written to clients.", st->bytes_out);
+	head(&o, "gw_drops_total", "counter", "Messages dropped, by reason.");
+	emit(&o, "gw_drops_total{node=\"%s\",reason=\"rate_limited\"} %llu\n", o.node,
+	     (unsigned long long)st->rate_limited);
+	emit(&o, "gw_drops_total{node=\"%s\",reason=\"queue\"} %llu\n", o.node,
+	     (unsigned long long)st->dropped);
+	simple(&o, "gw_slow_consumer_disconnects_total", "counter",
+	       "Connections closed as slow consumers (4007).",
+	       st->closed[GW_CLOSE_SLOW_CONSUMER]);
+	head(&o, "gw_ping_rtt_ms", "histogram", "Heartbeat round-trip time in milliseconds.");
+	for (i = 0; i < GW_ARRAY_LEN(gw_health_rtt_bounds); i++) {
+		cum += st->rtt_buckets[i];
+		emit(&o, "gw_ping_rtt_ms_bucket{node=\"%s\",le=\"%u\"} %llu\n", o.node,
+		     gw_health_rtt_bounds[i], cum);
+	}
+	cum += st->rtt_buckets[GW_ARRAY_LEN(gw_health_rtt_bounds)];
+	emit(&o, "gw_ping_rtt_ms_bucket{node=\"%s\",le=\"+Inf\"} %llu\n", o.node, cum);
+	emit(&o, "gw_ping_rtt_ms_sum{node=\"%s\"} %llu\n", o.node,
+	     (unsigned long long)st->rtt_sum_ms);
+	emit(&o, "gw_ping_rtt_ms_count{node=\"%s\"} %llu\n", o.node,
+	     (unsigned long long)st->rtt_count);
+	if (node->cluster) {
+		gw_redis_t *r = gw_cluster_redis(node->cluster);
+		gw_redis_state_t cur = gw_redis_state(r), s;
+
+		simple(&o, "gw_redis_up", "gauge", "1 when the Redis link is ready.",
+		       gw_redis_ready(r));
+		head(&o, "gw_redis_state", "gauge", "1 for the Redis link's current state.");
+		for (s = GW_REDIS_DOWN; s <= GW_REDIS_BACKOFF; s++)
+			emit(&o, "gw_redis_state{node=\"%s\",state=\"%s\"} %d\n", o.node,
+			     gw_redis_state_name(s), s == cur);
+		simple(&o, "gw_redis_latency_ms", "gauge", "Last Redis PING round trip.",
+		       gw_redis_latency_ms(r));
+		simple(&o, "gw_redis_reconnects_total", "counter", "Redis link failures.",
+		       gw_redis_reconnects(r));
+		simple(&o, "gw_inbound_total", "counter",
+		       "Client messages appended to the inbound stream.",
+		       gw_cluster_inbound_count(node->cluster));
+	}
+	head(&o, "gw_pubsub_messages_total", "counter", "Pub/sub envelopes.");
+	emit(&o, "gw_pubsub_messages_total{node=\"%s\",direction=\"in\"} %llu\n", o.node,
+	     (unsigned long long)st->pubsub_in);
+	emit(&o, "gw_pubsub_messages_total{node=\"%s\",direction=\"out\"} %llu\n", o.node,
+	     (unsigned long long)st->pubsub_out);
+	simple(&o, "gw_pubsub_gaps_total", "counter", "Pub/sub gaps detected.", st->gaps);
+	if (o.rc) {
+		gw_buf_unref(o.b);
+		return NULL;
+	}
+	return o.b;
+}
