@@ -113,7 +113,7 @@ static const struct opt opts[] = {
 	{ "node-id", "GW_NODE_ID", STR(node_id), 0, 64, "", NULL, check_node_id,
 	  "empty, or 1..64 characters from [A-Za-z0-9_.-]",
 	  "ID", 0, "This node's name in the cluster; empty: HOSTNAME-PORT." },
-	{ "admin-listen", "GW_ADMIN_LISTEN", STR(admin_listen), 0, 0, "127.0.0.1:9090", NULL,
+	{ "admin-listen", "GW_ADMIN_LISTEN", STR(admin_listen), 0, 0, "", NULL,
 	  check_listen_or_empty, "empty, or HOST:PORT as for --listen", "HOST:PORT", 0,
 	  "Address of the admin HTTP listener (/ready, /metrics, /api); empty: none." },
 	{ "api-key", "GW_API_KEY", STR(api_key), 0, 0, "", NULL, NULL,

@@ -186,10 +186,9 @@ static redisReply *ctl_redis(ctl_t *c, int type, const char *fmt, ...)
 		fprintf(stderr, "gatewayctl: lost the Redis connection: %s\n", c->redis->errstr);
 	else if (r->type == type || (type == REDIS_REPLY_STRING && r->type == REDIS_REPLY_NIL))
 		return r;
-	else if (r->type == REDIS_REPLY_ERROR)
-		fprintf(stderr, "gatewayctl: Redis error: %s\n", r->str);
 	else
-		fprintf(stderr, "gatewayctl: unexpected Redis reply (type %d)\n", r->type);
+		fprintf(stderr, "gatewayctl: Redis error: %s\n",
+			r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply type");
 	freeReplyObject(r);
 	return NULL;
 }
@@ -239,7 +238,7 @@ static redisReply *pairs(ctl_t *c, const char *fmt, const char *a1, const char *
 {
 	redisReply *r = ctl_redis(c, REDIS_REPLY_ARRAY, fmt, a1, a2);
 
-	if (r)
+	if (r && r->elements)   /* an empty array's element is NULL */
 		qsort(r->element, r->elements / 2, 2 * sizeof(*r->element), cmp_field);
 	return r;
 }
@@ -366,6 +365,21 @@ static void print_fields(json_t *doc)
 		}
 }
 
+/* Display width of UTF-8 text: its code points (continuations do not count). */
+static size_t width(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xC0) != 0x80;
+	return n;
+}
+
+static void print_cell(const char *s, size_t w, int last)
+{
+	printf("%s%*s", s, last ? 0 : (int)(w - width(s) + 2), last ? "\n" : "");
+}
+
 /* Rows as columns padded to their widest cell, without trailing blanks. */
 static void print_table(const json_t *rows, const struct column *cols)
 {
@@ -374,18 +388,18 @@ static void print_table(const json_t *rows, const struct column *cols)
 	const json_t *row;
 
 	for (n = 0; n < GW_ARRAY_LEN(w) && cols[n].key; n++)
-		w[n] = strlen(cols[n].head);
+		w[n] = width(cols[n].head);
 	json_array_foreach(rows, i, row)
 		for (size_t k = 0; k < n; k++) {
 			fmt_cell(json_object_get(row, cols[k].key), cols[k].fmt, cell, sizeof(cell));
-			w[k] = GW_MAX(w[k], strlen(cell));
+			w[k] = GW_MAX(w[k], width(cell));
 		}
 	for (size_t k = 0; k < n; k++)
-		printf("%-*s%s", k + 1 < n ? (int)w[k] : 0, cols[k].head, k + 1 < n ? "  " : "\n");
+		print_cell(cols[k].head, w[k], k + 1 == n);
 	json_array_foreach(rows, i, row)
 		for (size_t k = 0; k < n; k++) {
 			fmt_cell(json_object_get(row, cols[k].key), cols[k].fmt, cell, sizeof(cell));
-			printf("%-*s%s", k + 1 < n ? (int)w[k] : 0, cell, k + 1 < n ? "  " : "\n");
+			print_cell(cell, w[k], k + 1 == n);
 		}
 }
 
@@ -472,8 +486,9 @@ static int cmd_lobby(ctl_t *c, char **argv, json_t *doc)
  * The user's connections, from {P}:user:USER (conn id -> JSON
  * {"node","lobby","since"}), into doc. GW_ENOENT, said, if none is live.
  */
-static int user_conns(ctl_t *c, const char *user, json_t *doc)
+static int cmd_user(ctl_t *c, char **argv, json_t *doc)
 {
+	const char *user = argv[0];
 	redisReply *r = pairs(c, "HGETALL {%s}:user:%s", c->prefix, user);
 	json_t *rows = json_array();
 
@@ -506,11 +521,6 @@ static int user_conns(ctl_t *c, const char *user, json_t *doc)
 	return GW_ENOENT;
 }
 
-static int cmd_user(ctl_t *c, char **argv, json_t *doc)
-{
-	return user_conns(c, argv[0], doc);
-}
-
 /* --- commands: publishing ------------------------------------------------- */
 
 /* Publishes env (borrowed) on channel: the receiver count, or a GW_E*. */
@@ -537,7 +547,7 @@ static long long publish(ctl_t *c, const char *channel, const json_t *env)
 static json_t *parse_data(const char *text)
 {
 	json_error_t err;
-	json_t *v = json_loads(text, JSON_DECODE_ANY, &err);
+	json_t *v = json_loads(text, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
 
 	if (!v)
 		fprintf(stderr, "gatewayctl: invalid JSON argument: %s (line %d, column %d)\n",
@@ -570,11 +580,11 @@ static int cmd_publish(ctl_t *c, char **argv, json_t *doc)
  * Publishes env (borrowed) once on the channel of each live node holding
  * the user (or only connection `conn`), listing them in doc["nodes"].
  */
-static int deliver(ctl_t *c, const char *user, const char *conn, const json_t *env, json_t *doc)
+static int deliver(ctl_t *c, char **argv, const char *conn, const json_t *env, json_t *doc)
 {
 	json_t *rows, *row, *nodes = json_array(), *done = json_object();
 	char channel[CTL_NAME_MAX * 2];
-	int rc = user_conns(c, user, doc);
+	int rc = cmd_user(c, argv, doc);
 	long long n;
 	size_t i;
 
@@ -599,7 +609,7 @@ static int deliver(ctl_t *c, const char *user, const char *conn, const json_t *e
 	json_decref(done);
 	json_object_set_new(doc, "published", json_integer((json_int_t)json_array_size(nodes)));
 	if (!rc && !json_array_size(nodes)) {
-		fprintf(stderr, "%s has no live connection %s\n", user, conn ? conn : "");
+		fprintf(stderr, "%s has no live connection %s\n", argv[0], conn ? conn : "");
 		rc = GW_ENOENT;
 	}
 	return rc;
@@ -614,7 +624,7 @@ static int cmd_send(ctl_t *c, char **argv, json_t *doc)
 		return GW_EINVAL;
 	env = json_pack("{s:s,s:s,s:{s:s,s:s,s:o}}", "t", "msg", "u", argv[0], "p",
 			"type", "direct", "from", c->from, "data", data);
-	rc = env ? deliver(c, argv[0], NULL, env, doc) : GW_ENOMEM;
+	rc = env ? deliver(c, argv, NULL, env, doc) : GW_ENOMEM;
 	json_decref(env);
 	return rc;
 }
@@ -626,7 +636,7 @@ static int cmd_kick(ctl_t *c, char **argv, json_t *doc)
 
 	if (env && c->conn)
 		json_object_set_new(env, "c", json_string(c->conn));
-	rc = env ? deliver(c, argv[0], c->conn, env, doc) : GW_ENOMEM;
+	rc = env ? deliver(c, argv, c->conn, env, doc) : GW_ENOMEM;
 	json_decref(env);
 	return rc;
 }

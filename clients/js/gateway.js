@@ -207,6 +207,7 @@ export class GatewayClient {
 		this._clearTimeout = opts.clearTimeout ?? globalThis.clearTimeout.bind(globalThis);
 		this._now = opts.now ?? Date.now;
 		this._random = opts.random ?? Math.random;
+		this._reportError = opts.reportError ?? ((e) => queueMicrotask(() => { throw e; }));
 
 		this.state = 'closed';
 		this.welcome = null;     /* the last welcome frame */
@@ -258,8 +259,8 @@ export class GatewayClient {
 
 	/*
 	 * A listener that throws must not break the state machine half way
-	 * through a transition: the exception is rethrown on a fresh task, where
-	 * the host reports it as usual.
+	 * through a transition: the exception goes to reportError (by default
+	 * rethrown from a microtask, where the host reports it as usual).
 	 */
 	_emit(event, ...args)
 	{
@@ -270,7 +271,7 @@ export class GatewayClient {
 			try {
 				fn(...args);
 			} catch (e) {
-				queueMicrotask(() => { throw e; });
+				this._reportError(e);
 			}
 		}
 	}

@@ -241,7 +241,7 @@ class RedisServer:
                     if fixed:
                         time.sleep(0.2)  # pacing before retrying the bind
                     continue
-                raise AssertionError(f"redis-server did not start:\n"
+                raise AssertionError("redis-server did not start:\n"
                                      + self.log_tail())
         return self
 
@@ -343,10 +343,42 @@ def start_nodes(gateway, redis, n=3, ids=None, ready_timeout=10.0, **opts):
     """Starts n nodes (ids n1..nN by default) on `redis` through the
     conftest `gateway` fixture; returns them once each holds a lease."""
     ids = ids or [f"n{i + 1}" for i in range(n)]
-    nodes = [gateway(redis=redis.url, node_id=i, **opts) for i in ids]
+    nodes = []
+    for i in ids:
+        o = node_defaults()
+        o.update(opts)
+        nodes.append(gateway(redis=redis.url, node_id=i, **o))
     wait_nodes_ready(redis, ids, ready_timeout,
                      prefix=opts.get("redis_prefix", "gw"))
     return nodes
+
+
+_help_cache = {}
+
+
+def gateway_supports(flag):
+    """Whether build/bin/gateway knows --FLAG (from its --help)."""
+    b = gwtest.gateway_bin()
+    try:
+        key = (b, os.stat(b).st_mtime)
+    except OSError:
+        return False
+    if key not in _help_cache:
+        r = subprocess.run([b, "--help"], capture_output=True, text=True,
+                           timeout=10)
+        _help_cache.clear()
+        _help_cache[key] = r.stdout + r.stderr
+    return f"--{flag} " in _help_cache[key] or \
+        f"--{flag}=" in _help_cache[key]
+
+
+def node_defaults():
+    """Per-node flags several nodes on one host need: the admin listener
+    (default 127.0.0.1:9090, one fixed port) gets a free port of its own."""
+    o = {}
+    if gateway_supports("admin-listen"):
+        o["admin_listen"] = f"{HOST}:{gwtest.free_port()}"
+    return o
 
 
 def wait_nodes_ready(redis, ids, timeout=10.0, prefix="gw"):

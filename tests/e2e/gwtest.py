@@ -48,6 +48,29 @@ def gateway_bin():
     return os.path.join(build_dir(), "bin", "gateway")
 
 
+_help_cache = {}
+
+
+def supported_flags():
+    """The long flags `gateway --help` lists (cached per binary and mtime),
+    so optional defaults are only passed to binaries that know them."""
+    b = gateway_bin()
+    try:
+        key = (b, os.stat(b).st_mtime)
+    except OSError:
+        return set()
+    if key not in _help_cache:
+        try:
+            out = subprocess.run([b, "--help"], capture_output=True,
+                                 timeout=10, text=True, errors="replace")
+            text = out.stdout + out.stderr
+        except (OSError, subprocess.TimeoutExpired):
+            text = ""
+        _help_cache[key] = set(re.findall(r"--(?:\[no-\])?([a-z][a-z0-9-]+)",
+                                          text))
+    return _help_cache[key]
+
+
 def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((HOST, 0))
@@ -157,6 +180,11 @@ class Gateway:
         self.opts["node_id"] = f"e2e-node-{Gateway._seq}"
         self.opts.update(opts or {})
         self.node_id = self.opts.get("node_id") or "(default)"
+        # The admin listener (if this binary has one) gets its own free
+        # port unless the test chose one: its default is a fixed port.
+        self._auto_admin = "admin_listen" not in (opts or {})
+        self.admin_port = None
+        self.start_failed = False
         self.env_extra = dict(env or {})
         self.extra_args = list(extra_args)
         self.secret = self.opts.get("jwt_secret") or \
@@ -187,6 +215,9 @@ class Gateway:
             raise GatewayError(f"gateway binary not found: {gateway_bin()} "
                                "(set GW_BUILD or run make)")
         self.port = free_port()
+        if self._auto_admin and "admin-listen" in supported_flags():
+            self.admin_port = free_port()
+            self.opts["admin_listen"] = f"{HOST}:{self.admin_port}"
         self._logf = open(self.log_path, "ab")
         self._logf.write(("# " + " ".join(self.argv()) + "\n").encode())
         self._logf.flush()
@@ -209,6 +240,7 @@ class Gateway:
                                   re.I):
                     continue
                 self.kill()
+                self.start_failed = True
                 raise
         return self
 

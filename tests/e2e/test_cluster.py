@@ -5,13 +5,11 @@ tests read directly) and fan out over Redis pub/sub. Every wait is for an
 event or a Redis state, bounded by a deadline.
 """
 import asyncio
-import os
 import signal
 import time
 
 import pytest
 
-import cluster
 from cluster import (HAProxy, RedisServer, await_until, expect_none,
                      gatewayctl, gatewayctl_bin, recv_match, start_nodes,
                      wait_subscribed)

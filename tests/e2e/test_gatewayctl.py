@@ -11,14 +11,16 @@ to the channels first and comparing the exact envelopes received.
 import datetime
 import json
 import os
+import re
 import subprocess
 import sys
+import time
 
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from redis_helpers import Resp, RedisServer, free_port  # noqa: E402
+from redis_helpers import RedisServer, free_port  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 P = "gw"
@@ -37,7 +39,8 @@ def iso(ms):
 
 
 def compact(obj):
-    return json.dumps(obj, separators=(",", ":"))
+    """As the CLI serialises (jansson JSON_COMPACT): no blanks, raw UTF-8."""
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
 
 
 # --------------------------------------------------------------------------
@@ -111,7 +114,6 @@ CONNS = {
 
 def populate(r, prefix=P):
     global NOW
-    import time
     NOW = int(time.time() * 1000)
     k = f"{{{prefix}}}"
     r.cmd("ZADD", f"{k}:nodes", NOW + 30_000, "node-1", NOW + 25_000, "node-2",
@@ -141,13 +143,12 @@ def populate(r, prefix=P):
 
 def table(out):
     """The rows of the table that follows the blank line, split on 2+ blanks."""
-    import re
     lines = out.split("\n\n", 1)[1].strip("\n").split("\n")
     return [re.split(r"\s{2,}", ln.strip()) for ln in lines]
 
 
 def fields(out):
-    import re
+    """The "key  value" lines ahead of the table."""
     head = out.split("\n\n", 1)[0]
     return dict(re.split(r"\s{2,}", ln, maxsplit=1) for ln in head.splitlines())
 
@@ -253,6 +254,26 @@ def test_user(redis, ctl):
     assert rows[1][:4] == ["node-1.1", "node-1", "chess", iso(NOW - 120_000)]
     assert rows[1][4].startswith("2m0") and rows[1][5] == "live"
     assert rows[2][:3] == ["node-2.1", "node-2", "go"]
+
+
+def test_names_with_blanks_and_utf8(redis, ctl, subscriber):
+    """Names travel as single Redis arguments, and columns align by
+    characters, not bytes."""
+    redis.cmd("HSET", "{gw}:user:jo ann", "node-1.7",
+              compact({"node": "node-1", "lobby": "café", "since": NOW}))
+    rc, out, err = ctl("user", "jo ann")
+    assert rc == 0, err
+    lines = out.split("\n\n", 1)[1].splitlines()
+    assert lines[1].split()[:3] == ["node-1.7", "node-1", "café"]
+    assert lines[0].index("SINCE") == len(lines[1].split(iso(NOW))[0])
+    ch = "{gw}:ch:lobby:café au lait"
+    sub = subscriber(ch)
+    doc = ctl_json(ctl, "publish", "café au lait", '"\u00fc"')
+    assert doc["receivers"] == 1
+    assert drain(sub, [ch], redis) == [(ch, compact(
+        {"t": "msg", "l": "café au lait",
+         "p": {"type": "message", "lobby": "café au lait", "from": "gatewayctl",
+               "data": "\u00fc"}}))]
 
 
 @pytest.mark.parametrize("user", ["nobody", "dave"])

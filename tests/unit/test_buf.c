@@ -453,18 +453,19 @@ static void test_oom_leaves_buffer_unchanged(void **state)
 static void test_oom_negative_number_partial(void **state)
 {
 	gw_buf_t *b = gw_buf_new(5);
-	snap_t s;
+	uint32_t len;
 	int rc;
 
 	(void)state;
 	assert_int_equal(gw_buf_append_str(&b, "n:"), GW_OK);
-	s = snap(b);
 	gw_alloc_fail_after(0);
 	rc = gw_buf_append_i64(&b, INT64_MIN); /* 20 bytes: must grow */
 	gw_alloc_fail_after(-1);
+	len = b->len;
+	gw_buf_unref(b); /* before asserting, so a failure leaks nothing */
 	assert_int_equal(rc, GW_ENOMEM);
-	assert_unchanged(b, &s);
-	gw_buf_unref(b);
+	if (len != 2)
+		fail_msg("failed append left %u bytes instead of 2 (a stray '-')", len);
 }
 
 int main(void)

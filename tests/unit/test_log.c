@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -107,6 +108,20 @@ static json_t *json_line(void)
 	free(s);
 	assert_true(json_is_object(j));
 	return j;
+}
+
+/* Open file descriptors of this process. */
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n - 1; /* the directory stream's own */
 }
 
 static void truncate_log(void)
@@ -443,6 +458,23 @@ static void test_reopen_after_rename(void **state)
 	free(s);
 }
 
+/* Every reopen (one per SIGHUP) closes the descriptor it replaces. */
+static void test_reopen_does_not_leak_fds(void **state)
+{
+	int before, i;
+
+	(void)state;
+	before = count_fds();
+	for (i = 0; i < 50; i++)
+		assert_int_equal(gw_log_reopen(), GW_OK);
+	assert_int_equal(count_fds(), before);
+	/* Opening again, and closing, release the old descriptor too. */
+	assert_int_equal(gw_log_open(path, GW_LOG_INFO, GW_LOG_JSON), GW_OK);
+	assert_int_equal(count_fds(), before);
+	gw_log_close();
+	assert_int_equal(count_fds(), before - 1);
+}
+
 /* Opening appends: existing content is kept. New files are not world-readable. */
 static void test_open_appends(void **state)
 {
@@ -590,6 +622,7 @@ int main(void)
 		T(test_level_runtime_change),
 		T(test_level_off),
 		T(test_reopen_after_rename),
+		T(test_reopen_does_not_leak_fds),
 		T(test_open_appends),
 		T(test_open_errors),
 		T(test_reopen_failure_keeps_old_file),

@@ -1,0 +1,721 @@
+/*
+ * gwbench_worker.c — one load-generating worker process.
+ *
+ * A worker owns the slots gi = id, id + W, id + 2W, ... of the population
+ * (W workers), and for each a small conn_t (about 200 bytes: a libevent
+ * event, a few counters, and two buffers that exist only while a partial
+ * frame or unsent bytes are waiting). Reads go through one shared 256 KiB
+ * buffer, so an idle connection holds no receive memory.
+ *
+ * Everything is driven by one event_base: the parent's command pipe, a 1 ms
+ * tick (connect pacing, churn), a precise one-shot publish timer, a stats
+ * timer, and one persistent event per connection. A connection is never
+ * freed while its bytes are being parsed: the parser returns "close" and
+ * the read handler closes at a safe point afterwards.
+ *
+ * Publishing is open loop: message m of this worker is due at
+ * t0 + m * interval and carries that *scheduled* time, so a publisher that
+ * falls behind shows up as latency instead of silently slowing down.
+ */
+#include "gwbench.h"
+#include "gw_auth.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/event_struct.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#ifndef IP_BIND_ADDRESS_NO_PORT
+#define IP_BIND_ADDRESS_NO_PORT 24
+#endif
+
+#define RX_SHARED (256 * 1024)
+#define MAX_FRAME (16u * 1024 * 1024)
+#define MAX_HEAD 8192
+#define MAX_BACKLOG (1024 * 1024) /* unsent bytes per connection */
+#define OUT_MAX (64 * 1024 + 64)
+#define CLOSE_TIMEOUT_S 5
+#define PUB_BATCH 4096            /* messages per publish-timer run */
+
+typedef enum {
+	CS_IDLE = 0,   /* no socket yet */
+	CS_CONNECTING, /* connect() in progress */
+	CS_UPGRADING,  /* request sent, waiting for 101 */
+	CS_ADMITTING,  /* 101 seen, waiting for the welcome */
+	CS_OPEN,
+	CS_CLOSING,    /* we sent a close frame (churn leave) */
+	CS_DONE,       /* socket closed */
+} conn_state_t;
+
+enum {
+	CF_PUB = 1 << 0,     /* publishes for its lobby */
+	CF_SLOW = 1 << 1,    /* will stop reading in the slow phase */
+	CF_PAUSED = 1 << 2,  /* is not reading now */
+	CF_JOIN = 1 << 3,    /* a churn join (time it as one) */
+	CF_INFRAG = 1 << 4,  /* inside a fragmented message */
+};
+
+enum { W_READ = 1, W_WRITE = 2, W_HS = 4, W_CLOSE = 8 }; /* watch bits */
+
+/* Why a connection ends; decides which counter moves. */
+typedef enum {
+	END_NONE = 0,
+	END_CONNECT,     /* connect()/TCP error */
+	END_UPGRADE,     /* bad or missing 101 */
+	END_TIMEOUT,     /* handshake timeout */
+	END_CLOSE_FRAME, /* server sent a close frame */
+	END_EOF,         /* EOF or socket error */
+	END_LEFT,        /* our churn leave completed */
+	END_PROTOCOL,    /* unparseable frame */
+	END_QUIT,
+} end_t;
+
+typedef struct {
+	struct event ev;
+	uint64_t t0;         /* connect() (or leave) time, ns */
+	uint8_t *rbuf;       /* a partial frame or response head; NULL if none */
+	uint8_t *wbuf;       /* bytes the socket did not take; NULL if none */
+	uint32_t rlen, rcap, wlen, wcap, woff;
+	uint32_t lobby;
+	uint32_t gen;        /* churn generation, in the user name */
+	uint32_t last_seq;
+	int fd;
+	uint16_t close_code;
+	uint8_t state, flags, watch, target, source, end;
+} conn_t;
+
+typedef struct {
+	const gwb_opts_t *o;
+	int id, cmd_fd, msg_fd;
+	struct event_base *base;
+	struct event *cmd_ev, *tick_ev, *stats_ev, *pub_ev, *slow_ev;
+	const struct timeval *hs_tv, *close_tv; /* common timeouts */
+	conn_t *conns;
+	long n;                 /* slots */
+	long next_ramp;
+	int ramping, ready_sent;
+	double tokens, conn_rate;
+	uint64_t tok_last;
+	gw_auth_t *auth;
+	char accept[29];
+	uint8_t *rx;            /* the shared receive buffer */
+	uint8_t out[OUT_MAX];   /* frame assembly */
+	uint32_t mask_state;
+	gwb_counters_t c;
+	gwb_hist_t h[GWB_H__COUNT];
+	long nlobbies;
+	uint32_t *lobby_pub, *lobby_healthy;
+	/* publishing */
+	uint32_t *pubs;
+	long npubs;
+	int publishing;
+	uint64_t pub_t0, pub_measure, pub_phase1, pub_end, pub_m;
+	double pub_interval;    /* ns between this worker's messages */
+	char *pad;
+	long pad_len;
+	/* churn */
+	int churning;
+	uint64_t churn_t0, churn_end, churn_m;
+	double churn_interval;
+	uint64_t rng;
+	int quit;
+} worker_t;
+
+static void on_conn_event(evutil_socket_t fd, short what, void *arg);
+static void conn_end(worker_t *w, conn_t *c, end_t why);
+static void conn_start(worker_t *w, conn_t *c);
+
+/* --- small helpers ------------------------------------------------------------- */
+
+static long gi_of(const worker_t *w, const conn_t *c)
+{
+	return (long)(c - w->conns) * w->o->workers + w->id;
+}
+
+static uint64_t rng_next(worker_t *w)
+{
+	w->rng ^= w->rng << 13;
+	w->rng ^= w->rng >> 7;
+	w->rng ^= w->rng << 17;
+	return w->rng;
+}
+
+static uint32_t next_mask(worker_t *w)
+{
+	w->mask_state ^= w->mask_state << 13;
+	w->mask_state ^= w->mask_state >> 17;
+	w->mask_state ^= w->mask_state << 5;
+	return w->mask_state;
+}
+
+static void send_msg(worker_t *w, uint32_t type, const void *a, size_t alen,
+		     const void *b, size_t blen)
+{
+	gwb_msg_hdr_t hdr = { type, (uint32_t)(alen + blen) };
+	struct iovec iov[3] = { { &hdr, sizeof(hdr) }, { (void *)(uintptr_t)a, alen },
+				{ (void *)(uintptr_t)b, blen } };
+	int i = 0;
+
+	/* The pipe is blocking: a big report may take a few writes. */
+	while (i < 3) {
+		ssize_t n = writev(w->msg_fd, iov + i, 3 - i);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			_exit(3); /* the parent is gone */
+		}
+		while (i < 3 && (size_t)n >= iov[i].iov_len) {
+			n -= (ssize_t)iov[i].iov_len;
+			i++;
+		}
+		if (i < 3) {
+			iov[i].iov_base = (char *)iov[i].iov_base + n;
+			iov[i].iov_len -= (size_t)n;
+		}
+	}
+}
+
+static void fatal(worker_t *w, const char *msg)
+{
+	send_msg(w, GWB_MSG_FATAL, msg, strlen(msg) + 1, NULL, 0);
+	_exit(1);
+}
+
+/* (Re)registers the connection's event only when what it waits for changes. */
+static void conn_watch(worker_t *w, conn_t *c, uint8_t want)
+{
+	short ev = EV_PERSIST;
+
+	if (c->watch == want)
+		return;
+	if (c->watch)
+		event_del(&c->ev);
+	c->watch = want;
+	if (!want)
+		return;
+	if (want & W_READ)
+		ev |= EV_READ;
+	if (want & W_WRITE)
+		ev |= EV_WRITE;
+	event_assign(&c->ev, w->base, c->fd, ev, on_conn_event, c);
+	event_add(&c->ev, (want & W_HS) ? w->hs_tv : (want & W_CLOSE) ? w->close_tv
+								    : NULL);
+}
+
+static uint8_t base_watch(const conn_t *c)
+{
+	uint8_t want = W_READ;
+
+	if (c->flags & CF_PAUSED)
+		want = 0;
+	if (c->state < CS_OPEN)
+		want |= W_HS;
+	else if (c->state == CS_CLOSING)
+		want |= W_CLOSE;
+	if (c->wlen)
+		want |= W_WRITE;
+	return want;
+}
+
+/*
+ * Writes `len` bytes, keeping what the socket does not take (up to
+ * MAX_BACKLOG). Returns 0, or -1 when the connection must end.
+ */
+static int conn_send(worker_t *w, conn_t *c, const uint8_t *data, size_t len)
+{
+	ssize_t n = 0;
+
+	if (!c->wlen) {
+		n = send(c->fd, data, len, MSG_NOSIGNAL);
+		if (n == (ssize_t)len)
+			return 0;
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				return -1;
+			n = 0;
+		}
+	}
+	len -= (size_t)n;
+	data += n;
+	if (c->woff + c->wlen + len > c->wcap) {
+		uint8_t *nb;
+		size_t cap = c->wlen + len + 4096;
+
+		if (cap > MAX_BACKLOG)
+			return -1;
+		nb = malloc(cap);
+		if (!nb)
+			return -1;
+		if (c->wlen)
+			memcpy(nb, c->wbuf + c->woff, c->wlen);
+		free(c->wbuf);
+		c->wbuf = nb;
+		c->wcap = (uint32_t)cap;
+		c->woff = 0;
+	}
+	memcpy(c->wbuf + c->woff + c->wlen, data, len);
+	c->wlen += (uint32_t)len;
+	if (c->state != CS_CONNECTING)
+		conn_watch(w, c, base_watch(c));
+	return 0;
+}
+
+static int conn_flush(worker_t *w, conn_t *c)
+{
+	ssize_t n;
+
+	if (!c->wlen)
+		return 0;
+	n = send(c->fd, c->wbuf + c->woff, c->wlen, MSG_NOSIGNAL);
+	if (n < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+	c->woff += (uint32_t)n;
+	c->wlen -= (uint32_t)n;
+	if (!c->wlen) {
+		free(c->wbuf);
+		c->wbuf = NULL;
+		c->wcap = c->woff = 0;
+	}
+	conn_watch(w, c, base_watch(c));
+	return 0;
+}
+
+static int send_frame(worker_t *w, conn_t *c, int op, const void *p, size_t len)
+{
+	size_t n = gwb_ws_frame(w->out, op, p, len, next_mask(w));
+
+	return conn_send(w, c, w->out, n);
+}
+
+/* --- connection lifecycle ---------------------------------------------------------- */
+
+static void user_name(worker_t *w, conn_t *c, char *buf, size_t cap)
+{
+	long gi = gi_of(w, c);
+
+	if (c->gen)
+		snprintf(buf, cap, "%s%ld-%u", w->o->user_prefix, gi, c->gen);
+	else
+		snprintf(buf, cap, "%s%ld", w->o->user_prefix, gi);
+}
+
+static void conn_start(worker_t *w, conn_t *c)
+{
+	const gwb_opts_t *o = w->o;
+	const gwb_target_t *t = &o->targets[c->target];
+	struct sockaddr_in src = { .sin_family = AF_INET }, dst = { .sin_family = AF_INET };
+	int one = 1, fd;
+
+	c->state = CS_CONNECTING;
+	c->end = END_NONE;
+	c->close_code = 0;
+	c->last_seq = 0;
+	c->t0 = gwb_now_ns();
+	w->c.attempts++;
+	w->c.inflight_now++;
+	if (!w->c.t_first_ns)
+		w->c.t_first_ns = c->t0;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	c->fd = fd;
+	if (fd < 0) {
+		conn_end(w, c, END_CONNECT);
+		return;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (c->flags & CF_SLOW) {
+		int rcv = (int)o->slow_rcvbuf;
+
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+	}
+	if (o->nsources) {
+		/* Let connect() pick the port: one address then serves ~28k
+		 * ports per destination instead of ~28k in total. */
+		setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+		src.sin_addr.s_addr = o->sources[c->source];
+		if (bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0) {
+			if (errno == EADDRNOTAVAIL || errno == EADDRINUSE)
+				w->c.fail_addr++;
+			conn_end(w, c, END_CONNECT);
+			return;
+		}
+	}
+	dst.sin_addr.s_addr = t->ip;
+	dst.sin_port = htons(t->port);
+	if (connect(fd, (struct sockaddr *)&dst, sizeof(dst)) < 0 &&
+	    errno != EINPROGRESS) {
+		if (errno == EADDRNOTAVAIL || errno == EADDRINUSE)
+			w->c.fail_addr++;
+		conn_end(w, c, END_CONNECT);
+		return;
+	}
+	c->watch = 0;
+	conn_watch(w, c, W_WRITE | W_HS);
+}
+
+/* TCP is up: send the upgrade request. */
+static void conn_connected(worker_t *w, conn_t *c)
+{
+	const gwb_opts_t *o = w->o;
+	const gwb_target_t *t = &o->targets[c->target];
+	char user[96], tok[GW_AUTH_TOKEN_MAX + 1], req[GW_AUTH_TOKEN_MAX + 512];
+	int64_t now_s = (int64_t)time(NULL);
+	int n;
+
+	w->c.tcp_ok++;
+	gwb_hist_add(&w->h[GWB_H_TCP], gwb_now_ns() - c->t0);
+	user_name(w, c, user, sizeof(user));
+	if (gw_auth_sign(w->auth, user, now_s, o->token_ttl > 0 ? now_s + o->token_ttl : 0,
+			 tok, sizeof(tok)) != 0)
+		fatal(w, "cannot sign a token");
+	n = snprintf(req, sizeof(req),
+		     "GET %s/%s%u?token=%s HTTP/1.1\r\n"
+		     "Host: %s\r\n"
+		     "Upgrade: websocket\r\n"
+		     "Connection: Upgrade\r\n"
+		     "Sec-WebSocket-Key: " GWB_WS_KEY "\r\n"
+		     "Sec-WebSocket-Version: 13\r\n\r\n",
+		     t->prefix, o->lobby_prefix, c->lobby, tok, t->host);
+	c->state = CS_UPGRADING;
+	if (conn_send(w, c, (uint8_t *)req, (size_t)n) < 0) {
+		conn_end(w, c, END_CONNECT);
+		return;
+	}
+	conn_watch(w, c, base_watch(c));
+}
+
+static void conn_welcome(worker_t *w, conn_t *c)
+{
+	uint64_t now = gwb_now_ns(), dt = now - c->t0;
+
+	c->state = CS_OPEN;
+	w->c.opened++;
+	w->c.open_now++;
+	w->c.inflight_now--;
+	w->c.t_last_welcome_ns = now;
+	gwb_hist_add(&w->h[GWB_H_WELCOME], dt);
+	if (c->flags & CF_JOIN) {
+		c->flags &= (uint8_t)~CF_JOIN;
+		w->c.joins++;
+		gwb_hist_add(&w->h[GWB_H_JOIN], dt);
+	}
+	conn_watch(w, c, base_watch(c));
+}
+
+/*
+ * Ends a connection: closes the socket, frees its buffers and moves the
+ * counters for `why`. A churn leave that completes starts the slot's next
+ * generation at once (a join).
+ */
+static void conn_end(worker_t *w, conn_t *c, end_t why)
+{
+	uint8_t was = c->state;
+
+	if (was == CS_DONE || was == CS_IDLE)
+		return;
+	if (c->watch)
+		event_del(&c->ev);
+	c->watch = 0;
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	free(c->rbuf);
+	free(c->wbuf);
+	c->rbuf = c->wbuf = NULL;
+	c->rlen = c->rcap = c->wlen = c->wcap = c->woff = 0;
+	c->state = CS_DONE;
+	c->end = (uint8_t)why;
+	if (was < CS_OPEN) {
+		w->c.inflight_now--;
+		switch (why) {
+		case END_CONNECT: w->c.fail_connect++; break;
+		case END_TIMEOUT: w->c.fail_timeout++; break;
+		case END_CLOSE_FRAME: w->c.fail_closed++; break;
+		case END_QUIT: break;
+		default: w->c.fail_upgrade++; break;
+		}
+		c->flags &= (uint8_t)~CF_JOIN;
+		return;
+	}
+	if (was == CS_OPEN) {
+		w->c.open_now--;
+		if (why == END_CLOSE_FRAME || why == END_EOF || why == END_PROTOCOL)
+			w->c.server_closed++;
+		if (c->flags & CF_SLOW && why != END_QUIT) {
+			if (why == END_CLOSE_FRAME && c->close_code == 4007)
+				w->c.slow_4007++;
+			else
+				w->c.slow_gone++;
+		}
+		return;
+	}
+	/* CS_CLOSING: our leave finished (close frame back, EOF or timeout). */
+	w->c.leaves++;
+	gwb_hist_add(&w->h[GWB_H_LEAVE], gwb_now_ns() - c->t0);
+	if (w->churning && !w->quit) {
+		c->gen++;
+		c->flags |= CF_JOIN;
+		conn_start(w, c);
+	}
+}
+
+/* --- frames in ------------------------------------------------------------------ */
+
+static uint64_t num_after(const uint8_t *p, size_t len, const char *key, int *ok)
+{
+	size_t kl = strlen(key);
+	const uint8_t *q = memmem(p, len, key, kl), *e = p + len;
+	uint64_t v = 0;
+
+	*ok = 0;
+	if (!q)
+		return 0;
+	for (q += kl; q < e && *q >= '0' && *q <= '9'; q++) {
+		v = v * 10 + (uint64_t)(*q - '0');
+		*ok = 1;
+	}
+	return v;
+}
+
+static void on_message(worker_t *w, conn_t *c, const uint8_t *p, size_t len,
+		       uint64_t now)
+{
+	const uint8_t *d = memmem(p, len, "\"data\":", 7);
+	uint64_t ts, seq, src, lat;
+	int ok, ph;
+
+	w->c.delivered++;
+	if (c->flags & CF_PUB) {
+		w->c.pub_rx++;
+		return;
+	}
+	if (c->flags & CF_SLOW) {
+		w->c.delivered_slow++;
+		return;
+	}
+	w->c.delivered_healthy++;
+	if (!d)
+		return;
+	len -= (size_t)(d - p);
+	ts = num_after(d, len, "\"ts\":", &ok);
+	if (!ok)
+		return;
+	seq = num_after(d, len, "\"seq\":", &ok);
+	if (ok && w->o->publishers == 1) {
+		if (c->last_seq && seq != (uint64_t)c->last_seq + 1)
+			w->c.gaps++;
+		c->last_seq = (uint32_t)seq;
+	}
+	src = num_after(d, len, "\"src\":", &ok);
+	if (ts < w->pub_measure || !w->pub_measure)
+		return; /* warm-up */
+	ph = (w->pub_phase1 && ts >= w->pub_phase1) ? 1 : 0;
+	lat = now > ts ? now - ts : 0;
+	w->c.delivered_phase[ph]++;
+	gwb_hist_add(&w->h[GWB_H_LAT_AT(ph, ok && src != c->target)], lat);
+}
+
+static int on_text(worker_t *w, conn_t *c, const uint8_t *p, size_t len,
+		   uint64_t now)
+{
+	static const char pre[] = "{\"type\":\"";
+	const char *t = (const char *)p + sizeof(pre) - 1;
+	size_t tl = len > sizeof(pre) - 1 ? len - (sizeof(pre) - 1) : 0;
+
+	if (len < sizeof(pre) - 1 || memcmp(p, pre, sizeof(pre) - 1) != 0) {
+		w->c.other++;
+		return 0;
+	}
+#define IS(lit) (tl >= sizeof(lit) - 1 && memcmp(t, lit, sizeof(lit) - 1) == 0)
+	if (IS("message\"")) {
+		on_message(w, c, p, len, now);
+	} else if (IS("welcome\"")) {
+		if (c->state == CS_ADMITTING || c->state == CS_UPGRADING)
+			conn_welcome(w, c);
+	} else if (IS("health_ping\"")) {
+		char pong[96];
+		int ok, n;
+		uint64_t ts = num_after(p, len, "\"timestamp\":", &ok);
+
+		w->c.health_pings++;
+		n = snprintf(pong, sizeof(pong),
+			     "{\"type\":\"health_pong\",\"timestamp\":%llu}",
+			     (unsigned long long)ts);
+		if (!(c->flags & CF_PAUSED) &&
+		    send_frame(w, c, GWB_WS_TEXT, pong, (size_t)n) < 0)
+			return -1;
+	} else if (IS("presence_")) {
+		w->c.presence++;
+	} else if (IS("error\"")) {
+		w->c.errors++;
+	} else {
+		w->c.other++;
+	}
+#undef IS
+	return 0;
+}
+
+/* Returns 0, or -1 when the connection must end (c->end says why). */
+static int on_frame(worker_t *w, conn_t *c, const gwb_frame_t *f, uint64_t now)
+{
+	switch (f->opcode) {
+	case GWB_WS_TEXT:
+		if (!f->fin)
+			c->flags |= CF_INFRAG;
+		return on_text(w, c, f->payload, (size_t)f->len, now);
+	case GWB_WS_CONT:
+		if (f->fin)
+			c->flags &= (uint8_t)~CF_INFRAG;
+		return 0;
+	case GWB_WS_PING:
+		w->c.pings++;
+		return send_frame(w, c, GWB_WS_PONG, f->payload,
+				  f->len > 125 ? 125 : (size_t)f->len);
+	case GWB_WS_PONG:
+		return 0;
+	case GWB_WS_CLOSE: {
+		unsigned code = f->len >= 2 ? (unsigned)f->payload[0] << 8 | f->payload[1]
+					    : 1005;
+
+		c->close_code = (uint16_t)code;
+		w->c.closes[gwb_close_index(code)]++;
+		if (c->state != CS_CLOSING) {
+			uint8_t echo[2] = { (uint8_t)(code >> 8), (uint8_t)code };
+
+			/* Answer the close; the socket goes right after. */
+			send_frame(w, c, GWB_WS_CLOSE, echo, code == 1005 ? 0 : 2);
+			c->end = END_CLOSE_FRAME;
+		} else {
+			c->end = END_LEFT;
+		}
+		return -1;
+	}
+	default:
+		w->c.other++;
+		return 0;
+	}
+}
+
+/*
+ * Consumes what it can of `buf` (the response head, then frames). Returns
+ * the bytes consumed, or -1 to end the connection.
+ */
+static long process(worker_t *w, conn_t *c, uint8_t *buf, size_t len, uint64_t now)
+{
+	size_t off = 0;
+	gwb_frame_t f;
+
+	if (c->state == CS_UPGRADING) {
+		uint8_t *e = memmem(buf, len, "\r\n\r\n", 4);
+
+		if (!e) {
+			if (len > MAX_HEAD) {
+				c->end = END_UPGRADE;
+				return -1;
+			}
+			return 0;
+		}
+		off = (size_t)(e - buf) + 4;
+		if (gwb_ws_check_response((char *)buf, off, w->accept) != 0) {
+			c->end = END_UPGRADE;
+			return -1;
+		}
+		w->c.upgraded++;
+		gwb_hist_add(&w->h[GWB_H_UPGRADE], now - c->t0);
+		c->state = CS_ADMITTING;
+	}
+	while (off < len) {
+		int r = gwb_ws_parse(buf + off, len - off, MAX_FRAME, &f, NULL);
+
+		if (r == 0)
+			break;
+		if (r < 0) {
+			c->end = END_PROTOCOL;
+			return -1;
+		}
+		if (on_frame(w, c, &f, now) < 0) {
+			if (!c->end)
+				c->end = END_EOF;
+			return -1;
+		}
+		off += f.frame_len;
+	}
+	return (long)off;
+}
+
+static void conn_read(worker_t *w, conn_t *c)
+{
+	uint8_t *buf;
+	size_t have = 0, cap;
+	ssize_t n;
+	long used;
+	uint64_t now;
+
+	if (c->rbuf) {
+		if (c->rcap - c->rlen < 16384) {
+			size_t ncap = (size_t)c->rcap * 2 + 16384;
+			uint8_t *nb = realloc(c->rbuf, ncap);
+
+			if (!nb) {
+				conn_end(w, c, END_PROTOCOL);
+				return;
+			}
+			c->rbuf = nb;
+			c->rcap = (uint32_t)ncap;
+		}
+		buf = c->rbuf;
+		have = c->rlen;
+		cap = c->rcap;
+	} else {
+		buf = w->rx;
+		cap = RX_SHARED;
+	}
+	n = read(c->fd, buf + have, cap - have);
+	if (n <= 0) {
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			return;
+		if (c->state == CS_CLOSING)
+			conn_end(w, c, END_LEFT);
+		else
+			conn_end(w, c, c->state < CS_OPEN ? END_UPGRADE : END_EOF);
+		if (c->state == CS_DONE && c->end == END_EOF)
+			w->c.eof++;
+		return;
+	}
+	now = gwb_now_ns();
+	w->c.bytes_in += (uint64_t)n;
+	have += (size_t)n;
+	used = process(w, c, buf, have, now);
+	if (used < 0) {
+		conn_end(w, c, (end_t)c->end);
+		return;
+	}
+	have -= (size_t)used;
+	if (!have) {
+		free(c->rbuf);
+		c->rbuf = NULL;
+		c->rlen = c->rcap = 0;
+	} else if (buf == c->rbuf) {
+		memmove(c->rbuf, c->rbuf + used, have);
+		c->rlen = (uint32_t)have;
+	} else {
+		c->rcap = (uint32_t)(have < 4096 ? 4096 : have * 2);
+		c->rbuf = malloc(c->rcap);
+		if (!c->rbuf) {
+			conn_end(w, c, END_PROTOCOL);
+			return;
+		}
+		memcpy(c->rbuf, buf + used, have);
+		c->rlen = (uint32_t)have;
+	}
+}
+
