@@ -112,7 +112,9 @@ int gw_buf_append_json_str(gw_buf_t **bp, const char *s, size_t n)
 	return GW_OK;
 }
 
-int gw_buf_append_u64(gw_buf_t **bp, uint64_t v)
+/* Digits are formatted on the stack, then appended in one call, so a
+ * failed append leaves the buffer unchanged (no stray sign). */
+static int append_digits(gw_buf_t **bp, uint64_t v, int neg)
 {
 	char tmp[24];
 	int i = (int)sizeof(tmp);
@@ -121,15 +123,19 @@ int gw_buf_append_u64(gw_buf_t **bp, uint64_t v)
 		tmp[--i] = (char)('0' + v % 10);
 		v /= 10;
 	} while (v);
+	if (neg)
+		tmp[--i] = '-';
 	return gw_buf_append(bp, tmp + i, sizeof(tmp) - (size_t)i);
+}
+
+int gw_buf_append_u64(gw_buf_t **bp, uint64_t v)
+{
+	return append_digits(bp, v, 0);
 }
 
 int gw_buf_append_i64(gw_buf_t **bp, int64_t v)
 {
-	int rc;
-
 	if (v >= 0)
-		return gw_buf_append_u64(bp, (uint64_t)v);
-	rc = gw_buf_append(bp, "-", 1);
-	return rc ? rc : gw_buf_append_u64(bp, (uint64_t)0 - (uint64_t)v);
+		return append_digits(bp, (uint64_t)v, 0);
+	return append_digits(bp, (uint64_t)0 - (uint64_t)v, 1);
 }

@@ -43,8 +43,8 @@ void gw_wheel_schedule(gw_wheel_t *w, gw_timer_t *t, uint64_t deadline);
 void gw_wheel_cancel(gw_wheel_t *w, gw_timer_t *t);
 
 /*
- * Fires every timer whose deadline is <= `now`, each once, in no particular
- * order. The callback may reschedule or cancel any timer, and free the
+ * Fires every timer whose deadline's tick has passed, each once, in no
+ * particular order: never early, at most one tick late. The callback may reschedule or cancel any timer, and free the
  * fired one. Returns the number fired.
  */
 size_t gw_wheel_advance(gw_wheel_t *w, uint64_t now, gw_timer_fn fn, void *ud);
