@@ -54,6 +54,8 @@ void gw_registry_free(gw_registry_t *r)
 
 int gw_registry_add(gw_registry_t *r, gw_member_t *m)
 {
+	if (gw_map_get(r->conns, &m->id, sizeof(m->id)))
+		return GW_EEXIST;
 	m->lobby = NULL;
 	m->user = NULL;
 	gw_list_init(&m->lobby_link);
@@ -69,7 +71,8 @@ gw_member_t *gw_registry_find(const gw_registry_t *r, uint64_t id)
 void gw_registry_remove(gw_registry_t *r, gw_member_t *m)
 {
 	gw_registry_leave(r, m);
-	gw_map_del(r->conns, &m->id, sizeof(m->id));
+	if (gw_map_get(r->conns, &m->id, sizeof(m->id)) == m)
+		gw_map_del(r->conns, &m->id, sizeof(m->id));
 }
 
 gw_lobby_t *gw_registry_lobby(const gw_registry_t *r, const char *name,
