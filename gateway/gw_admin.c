@@ -29,6 +29,9 @@
 #include <string.h>
 
 #define BODY_MAX (64 * 1024)
+/* libevent refuses bodies past this itself (with an HTML page); between
+ * BODY_MAX and this we answer with our own JSON 413. */
+#define BODY_HARD_MAX (1024 * 1024)
 #define READY_PROBE_MS 5000
 
 struct gw_admin {
@@ -148,11 +151,26 @@ static json_t *body_json(struct evhttp_request *req)
 	return j;
 }
 
-static const char *str_field(json_t *j, const char *k)
+/*
+ * An optional string field: NULL when absent; a field that is present but
+ * not a non-empty string is a bad request (`*bad` set, reply sent once).
+ */
+static const char *str_field(struct evhttp_request *req, json_t *j, const char *k,
+			     int *bad)
 {
 	json_t *v = json_object_get(j, k);
+	char msg[96];
 
-	return json_is_string(v) && json_string_length(v) ? json_string_value(v) : NULL;
+	if (!v)
+		return NULL;
+	if (json_is_string(v) && json_string_length(v))
+		return json_string_value(v);
+	if (!*bad) {
+		snprintf(msg, sizeof(msg), "field %s must be a non-empty string", k);
+		reply_error(req, 400, "bad_request", msg);
+	}
+	*bad = 1;
+	return NULL;
 }
 
 /* "data" re-serialised compactly, or NULL (reply sent). Caller frees. */
@@ -280,21 +298,27 @@ static int deliver_lobby_cb(gw_lobby_t *l, void *ud)
 static void api_post(gw_node_t *node, struct evhttp_request *req, const char *what)
 {
 	json_t *j = body_json(req);
-	const char *from, *lobby, *user;
+	const char *from, *lobby, *user, *conn;
 	char *data;
 	gw_buf_t *frame;
+	int bad = 0;
 
 	if (!j)
 		return;
-	from = str_field(j, "from");
+	from = str_field(req, j, "from", &bad);
 	from = from ? from : "server";
-	lobby = str_field(j, "lobby");
-	user = str_field(j, "user");
+	lobby = str_field(req, j, "lobby", &bad);
+	user = str_field(req, j, "user", &bad);
+	conn = str_field(req, j, "connection_id", &bad);
+	if (bad) {
+		json_decref(j);
+		return;
+	}
 	if (strcmp(what, "kick") == 0) {
 		if (!user)
 			reply_error(req, 400, "bad_request", "missing field: user");
 		else
-			to_user(node, req, user, str_field(j, "connection_id"), NULL);
+			to_user(node, req, user, conn, NULL);
 		json_decref(j);
 		return;
 	}
@@ -479,6 +503,11 @@ static void api_get(gw_node_t *node, struct evhttp_request *req, const char *pat
 {
 	char *name;
 
+	if (strcmp(path, "/api/publish") == 0 || strcmp(path, "/api/send") == 0 ||
+	    strcmp(path, "/api/broadcast") == 0 || strcmp(path, "/api/kick") == 0) {
+		reply_error(req, 405, "method_not_allowed", "use POST");
+		return;
+	}
 	if (strcmp(path, "/api/stats") == 0 || strcmp(path, "/api/nodes") == 0) {
 		reply_buf(req, 200, gw_http_cluster_json(node));
 		return;
@@ -575,10 +604,13 @@ gw_admin_t *gw_admin_create(gw_node_t *node, char *err, size_t errlen)
 		return NULL;
 	}
 	a->node = node;
-	evhttp_set_max_body_size(a->http, BODY_MAX);
+	evhttp_set_max_body_size(a->http, BODY_HARD_MAX);
 	evhttp_set_max_headers_size(a->http, 16 * 1024);
 	evhttp_set_timeout(a->http, 30);
-	evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
+	/* Every method reaches handle(), which answers 405 in JSON. */
+	evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+				   EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+				   EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
 	evhttp_set_gencb(a->http, handle, a);
 	if (evhttp_bind_socket(a->http, n ? host : "0.0.0.0",
 			       (uint16_t)atoi(colon + 1)) != 0) {
