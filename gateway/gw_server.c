@@ -311,6 +311,7 @@ int gw_server_start(gw_node_t *node, char *err, size_t errlen)
 	info.foreign_loops = loops;
 	info.user = node;
 	info.timeout_secs = (unsigned int)node->cfg->handshake_timeout;
+	info.timeout_secs_ah_idle = (unsigned int)node->cfg->handshake_timeout;
 	info.max_http_header_data = 8192;
 	info.count_threads = 1;
 	node->lws = lws_create_context(&info);

@@ -181,6 +181,15 @@ int gw_session_on_writeable(gw_session_t *s)
 	if (s->state == GW_SS_CLOSING && !s->q_len) {
 		const char *r = gw_close_reason(s->close);
 
+		/*
+		 * Once only: after our -1, lws sends the close frame and waits for
+		 * the client's; another -1 in that wait would drop the socket at
+		 * once, and frames still in flight from the client would turn
+		 * into a reset that destroys the close frame.
+		 */
+		if (s->close_sent)
+			return 0;
+		s->close_sent = 1;
 		lws_close_reason(s->wsi, gw_close_code(s->close),
 				 (unsigned char *)(uintptr_t)r, strlen(r));
 		return -1;

@@ -86,6 +86,7 @@ struct gw_session {
 	uint8_t admitted;       /* admission said yes: release on leave */
 	uint8_t detached;       /* the router has let go of lobby and slot */
 	uint8_t reaping;        /* timer.link is on node->reap */
+	uint8_t close_sent;     /* the close frame was handed to lws */
 	gw_bucket_t bucket;
 	uint16_t violations;    /* rate-limited messages */
 	uint16_t abuse;         /* bad frames */

@@ -145,14 +145,15 @@ def test_flood_rate_limited_then_1008(gateway):
 
 
 def test_flood_burst_gets_errors_and_1008_frame(gateway):
-    """30 messages written at once (one TCP read on the server): the
-    rate_limited errors and the 1008 close frame must still reach the
-    client, not be discarded or lost to a TCP reset."""
+    """200 messages written at once: the server closes while the client
+    is still writing. The rate_limited errors and the 1008 close frame
+    must still reach the client, not be discarded or lost to a TCP reset
+    (the server must wait for the client's close, RFC 6455 7.1.1)."""
     gw = gateway(rate_limit=5, rate_burst=5, rate_violations=3)
 
     async def body():
         a = await gw.join("chess", "alice")
-        for i in range(30):
+        for i in range(200):  # still writing when the server closes
             try:
                 await a.broadcast(i)
             except Exception:
