@@ -36,7 +36,7 @@ GATEWAY_SRC := $(filter-out gateway/main.c,$(wildcard gateway/*.c))
 LUA_SRC     := $(wildcard gateway/lua/*.lua)
 STATIC_SRC  := $(wildcard dashboard/*.html dashboard/*.js dashboard/*.css dashboard/*.svg) \
                $(wildcard clients/js/gateway.js clients/js/gateway.d.ts)
-TOOLS       := $(patsubst tools/%.c,$(BUILD)/bin/%,$(wildcard tools/*.c))
+TOOLS       := $(patsubst tools/%.c,$(BUILD)/bin/%,$(filter-out tools/gwbench_%.c,$(wildcard tools/*.c)))
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 UNIT_BIN    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
@@ -45,7 +45,7 @@ GATEWAY_OBJ := $(GATEWAY_SRC:%.c=$(BUILD)/obj/%.o)
 DEPS_STAMP  := build/.deps-stamp
 
 .SECONDARY:
-.PHONY: all deps test unit e2e asan run clean distclean
+.PHONY: all deps test unit e2e test-js test-browser asan run clean distclean
 all: $(BUILD)/bin/gateway $(TOOLS)
 
 # --- dependencies --------------------------------------------------------
@@ -84,6 +84,12 @@ $(BUILD)/bin/%: $(BUILD)/obj/tools/%.o $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $^ $(DEP_LIBS) -o $@
 
+# gwbench is three files (tools/gwbench_*.c are its parts, not tools).
+$(BUILD)/bin/gwbench: $(BUILD)/obj/tools/gwbench.o \
+		$(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/gwbench_*.c)) $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $^ $(DEP_LIBS) -o $@
+
 # --- tests ---------------------------------------------------------------
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBS)
 	@mkdir -p $(@D)
@@ -95,7 +101,15 @@ unit: $(UNIT_BIN)
 e2e: all
 	GW_BUILD=$(BUILD) $(PYTHON) -m pytest -q tests/e2e $(PYTEST_ARGS)
 
-test: all unit e2e
+# The JS client's unit tests, and the dashboard in a real (headless) browser
+# against a real local cluster; the dashboard is embedded in the binary.
+test-js:
+	node --test clients/js/test/
+
+test-browser: all
+	GW_BUILD=$(BUILD) tests/browser/run.sh
+
+test: all unit e2e test-js test-browser
 
 asan:
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

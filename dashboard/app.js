@@ -231,7 +231,9 @@ async function devToken(user)
 	const r = await fetch(`/dev/token?user=${encodeURIComponent(user)}`, { cache: 'no-store' });
 	if (!r.ok) {
 		const hint = r.status === 404 ? ' (start the gateway with --dev-tokens)' : '';
-		throw new Error(`/dev/token: HTTP ${r.status}${hint}`);
+		const e = new Error(`/dev/token: HTTP ${r.status}${hint}`);
+		e.status = r.status;
+		throw e;
 	}
 	const { token } = await r.json();
 	return token;
@@ -336,7 +338,13 @@ function join(user, lobby)
 		if (c.willReconnect)
 			event(`connection lost (${c.code} ${c.reason}), reconnecting`, 'close');
 	});
-	client.on('error', (e) => event(describeError(e), 'error'));
+	client.on('error', (e) => {
+		event(describeError(e), 'error');
+		/* The client retries failed token fetches; a 4xx will not heal. */
+		const status = e.cause?.status;
+		if (e.code === 'token_unavailable' && status >= 400 && status < 500)
+			leave();
+	});
 
 	client.connect().catch(() => { /* reported through the error event */ });
 }

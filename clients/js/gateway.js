@@ -258,59 +258,69 @@ export class GatewayClient {
 	}
 
 	/*
-	 * A listener that throws must not break the state machine half way
-	 * through a transition: the exception goes to reportError (by default
-	 * rethrown from a microtask, where the host reports it as usual).
+	 * Listeners run in the middle of transitions and may call anything,
+	 * close() included. So _emit (and _setState) return false when a
+	 * listener closed the client, and the caller then stops at once instead
+	 * of arming timers or opening sockets for a client that is gone. A
+	 * listener that throws goes to reportError (by default rethrown from a
+	 * microtask, where the host reports it as usual) and the rest carry on.
 	 */
 	_emit(event, ...args)
 	{
+		const gen = this._generation;
 		const set = this._listeners.get(event);
-		if (!set)
-			return;
-		for (const fn of [...set]) {
+		for (const fn of set ? [...set] : []) {
 			try {
 				fn(...args);
 			} catch (e) {
 				this._reportError(e);
 			}
 		}
+		return gen === this._generation;
 	}
 
 	/* --- the state machine ----------------------------------------------- */
 
-	/* The one place the state changes. */
+	/* The one place the state changes; false if a listener closed the client. */
 	_setState(next)
 	{
 		if (this.state === next)
-			return;
+			return true;
 		const prev = this.state;
 		this.state = next;
-		this._emit('state', next, prev);
+		return this._emit('state', next, prev);
 	}
 
 	/**
 	 * Open the connection. Resolves with the welcome frame once admitted (at
 	 * once if already open); rejects with a GatewayError if the client gives
 	 * up first (a fatal close, close(), or maxAttempts used up). Retryable
-	 * failures do not reject: the client keeps trying.
+	 * failures do not reject: the client keeps trying. Called while waiting
+	 * out a backoff delay, it tries again at once.
 	 */
 	connect()
 	{
 		if (this.state === 'open')
 			return Promise.resolve(this.welcome);
 		if (!this._connectWaiters) {
-			let resolve, reject;
-			const promise = new Promise((res, rej) => { resolve = res; reject = rej; });
+			const w = {};
+			w.promise = new Promise((res, rej) => { w.resolve = res; w.reject = rej; });
 			/* Mark it handled: a caller that ignores it must not crash Node. */
-			promise.catch(() => {});
-			this._connectWaiters = { promise, resolve, reject };
+			w.promise.catch(() => {});
+			this._connectWaiters = w;
 		}
+		const { promise } = this._connectWaiters; /* a listener may settle it */
 		if (this.state === 'closed') {
 			this._attempt = 0;
-			this._setState('connecting');
+			if (this._setState('connecting'))
+				this._open();
+		} else if (this._timers.retry !== null) {
+			/* Waiting out a backoff: the caller knows better (e.g. `online`). */
+			this._clearTimeout(this._timers.retry);
+			this._timers.retry = null;
 			this._open();
 		}
-		return this._connectWaiters.promise;
+		return promise;
 	}
 
 	/**
@@ -339,7 +349,9 @@ export class GatewayClient {
 		}
 		if (this._ws) {
 			const ws = this._ws;
-			ws.onopen = ws.onmessage = ws.onerror = ws.onclose = null;
+			ws.onopen = ws.onmessage = ws.onclose = null;
+			/* Not null: the `ws` package throws on an error nobody listens to. */
+			ws.onerror = () => {};
 		}
 		this._ws = null;
 	}
@@ -379,10 +391,10 @@ export class GatewayClient {
 			} catch (cause) {
 				if (gen !== this._generation)
 					return;
-				this._emit('error', new GatewayError({ code: 'token_unavailable',
+				if (this._emit('error', new GatewayError({ code: 'token_unavailable',
 					reason: String(cause?.message ?? cause), source: 'client',
-					retryable: true, cause }));
-				this._retry();
+					retryable: true, cause })))
+					this._retry();
 				return;
 			}
 			if (gen !== this._generation)
@@ -432,7 +444,8 @@ export class GatewayClient {
 		if (!f || typeof f !== 'object' || typeof f.type !== 'string')
 			return;
 		this._armIdle();
-		this._emit('frame', f);
+		if (!this._emit('frame', f))
+			return;
 
 		switch (f.type) {
 		case 'welcome':
@@ -467,14 +480,15 @@ export class GatewayClient {
 	{
 		this.welcome = f;
 		this._attempt = 0;
-		this._setState('open');
-		this._scheduleRefresh();
-		this._armIdle();
-		this._emit('open', f);
 		if (this._connectWaiters) {
 			this._connectWaiters.resolve(f);
 			this._connectWaiters = null;
 		}
+		if (!this._setState('open'))
+			return;
+		this._scheduleRefresh();
+		this._armIdle();
+		this._emit('open', f);
 	}
 
 	_onClose(code, reason)
@@ -484,8 +498,10 @@ export class GatewayClient {
 		if (policy === 'token' && !this._getToken)
 			policy = 'fatal'; /* a fixed token cannot be renewed */
 		const willReconnect = policy !== 'fatal' && this._enabled;
-		this._emit('close', { code, reason, willReconnect });
-
+		if (!this._emit('close', { code, reason, willReconnect }))
+			return;
+		if (code === 4001)
+			this._forceToken = true; /* a later connect() must not reuse it */
 		if (policy === 'fatal' || !this._enabled) {
 			this._fatal(new GatewayError({ code, reason, source: 'close',
 				retryable: policy !== 'fatal', fatal: true }));
@@ -498,20 +514,23 @@ export class GatewayClient {
 			/* At once the first time; a token that keeps expiring backs off. */
 			if (this._attempt === 0) {
 				this._attempt = 1;
-				this._setState('reconnecting');
-				this._open();
+				if (this._setState('reconnecting'))
+					this._open();
 				return;
 			}
 		}
 		this._retry();
 	}
 
-	/* A close retrying cannot fix: report it, then stay closed. */
+	/*
+	 * A close retrying cannot fix: stay closed, then report it (in this
+	 * order, so an `error` listener may call connect() to start afresh).
+	 */
 	_fatal(err)
 	{
 		this._detach();
-		this._emit('error', err);
 		this._stop(err);
+		this._emit('error', err);
 	}
 
 	/* Schedule the next attempt, or give up after maxAttempts. */
@@ -524,7 +543,8 @@ export class GatewayClient {
 			return;
 		}
 		const delay = backoffDelay(this._attempt++, this._reconnect, this._random);
-		this._setState('reconnecting');
+		if (!this._setState('reconnecting'))
+			return;
 		this._timers.retry = this._setTimeout(() => {
 			this._timers.retry = null;
 			this._open();
@@ -569,9 +589,10 @@ export class GatewayClient {
 		} catch (cause) {
 			if (gen !== this._generation || ws !== this._ws)
 				return;
-			this._emit('error', new GatewayError({ code: 'token_unavailable',
+			if (!this._emit('error', new GatewayError({ code: 'token_unavailable',
 				reason: String(cause?.message ?? cause), source: 'client',
-				retryable: true, cause }));
+				retryable: true, cause })))
+				return;
 			this._timers.refresh = this._setTimeout(() => {
 				this._timers.refresh = null;
 				this._refresh();
@@ -599,7 +620,8 @@ export class GatewayClient {
 				this._clearTimeout(this._timers[k]);
 			this._timers[k] = null;
 		}
-		this._setState('reconnecting');
+		if (!this._setState('reconnecting'))
+			return;
 		const next = () => {
 			if (this._ws !== ws)
 				return;

@@ -383,6 +383,31 @@ test('4001, 4002 capacity and the other fatal closes never reconnect', async () 
 	}
 });
 
+test('after 4001, a new connect() asks getToken for a new token', async () => {
+	let n = 0;
+	const { client, last } = setup({ token: undefined, getToken: async () => `tok${++n}` });
+	client.connect().catch(() => {});
+	await flush();
+	last().serverClose(4001, 'unauthorized');
+	assert.equal(client.state, 'closed');
+	client.connect();
+	await flush();
+	assert.deepEqual(last().protocols, ['gateway', 'bearer.tok2']);
+});
+
+test('connect() while waiting out a backoff retries at once', async () => {
+	const { client, clock, WS, last } = setup({ reconnect: { baseMs: 10000 } });
+	client.connect();
+	await flush();
+	last().accept();
+	last().serverClose(1006);
+	assert.equal(WS.all.length, 1);
+	client.connect();
+	await flush();
+	assert.equal(WS.all.length, 2, 'no wait');
+	assert.deepEqual(clock.pending(), [], 'the backoff timer is gone');
+});
+
 test('closePolicy sorts codes', () => {
 	assert.equal(closePolicy(4002, 'lobby_full'), 'fatal');
 	assert.equal(closePolicy(4002, 'unavailable'), 'retry');
@@ -561,6 +586,58 @@ test('a failing getToken is reported and retried with backoff', async () => {
 	assert.equal(WS.all.length, 1);
 	last().accept();
 	assert.equal((await p).type, 'welcome');
+});
+
+test('listeners may close() the client at any point', async () => {
+	/* From `open`: no refresh or watchdog timer survives. */
+	const exp = Math.floor(Date.now() / 1000) + 3600;
+	let s = setup({ token: undefined, getToken: async () => jwt({ exp }) });
+	s.client.on('open', () => s.client.close());
+	s.client.connect();
+	await flush();
+	s.last().accept();
+	assert.equal(s.client.state, 'closed');
+	assert.deepEqual(s.clock.pending(), []);
+
+	/* From `close` on a retryable close: no reconnect timer. */
+	s = setup();
+	s.client.on('close', () => s.client.close());
+	s.client.connect();
+	await flush();
+	s.last().accept();
+	s.last().serverClose(1006);
+	assert.equal(s.client.state, 'closed');
+	assert.deepEqual(s.clock.pending(), []);
+
+	/* From `error` when getToken fails: no retry timer. */
+	s = setup({ token: undefined, getToken: async () => { throw new Error('down'); } });
+	s.client.on('error', () => s.client.close());
+	s.client.connect().catch(() => {});
+	await flush();
+	assert.equal(s.client.state, 'closed');
+	assert.deepEqual(s.clock.pending(), []);
+
+	/* From `state` while connecting: no socket at all. */
+	s = setup();
+	s.client.on('state', (st) => { if (st === 'connecting') s.client.close(); });
+	s.client.connect().catch(() => {});
+	await flush();
+	assert.equal(s.WS.all.length, 0);
+	assert.equal(s.client.state, 'closed');
+});
+
+test('an error listener may connect() again after a fatal close', async () => {
+	const { client, WS, last } = setup();
+	let again = null;
+	client.once('error', () => { again = client.connect(); });
+	client.connect().catch(() => {});
+	await flush();
+	last().serverClose(4002, 'lobby_full');
+	assert.equal(client.state, 'connecting');
+	await flush();
+	assert.equal(WS.all.length, 2);
+	last().accept();
+	assert.equal((await again).type, 'welcome');
 });
 
 test('a throwing listener does not break the client', async () => {
