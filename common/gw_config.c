@@ -66,6 +66,7 @@ static int check_listen_or_empty(const char *v);
 static int check_node_id(const char *v);
 static int check_redis_url(const char *v);
 static int check_redis_prefix(const char *v);
+static int check_api_key(const char *v);
 
 /* --- the table ------------------------------------------------------------ */
 
@@ -116,7 +117,7 @@ static const struct opt opts[] = {
 	{ "admin-listen", "GW_ADMIN_LISTEN", STR(admin_listen), 0, 0, "", NULL,
 	  check_listen_or_empty, "empty, or HOST:PORT as for --listen", "HOST:PORT", 0,
 	  "Address of the admin HTTP listener (/ready, /metrics, /api); empty: none." },
-	{ "api-key", "GW_API_KEY", STR(api_key), 0, 0, "", NULL, NULL,
+	{ "api-key", "GW_API_KEY", STR(api_key), 0, 0, "", NULL, check_api_key,
 	  "empty, or a key of at least 16 bytes", "KEY", F_SECRET,
 	  "Key the server API (/api/*) requires; empty: the API is disabled." },
 	{ "dev-tokens", "GW_DEV_TOKENS", BOOL(dev_tokens), 0, 1, "false", NULL, NULL, NULL,
@@ -453,6 +454,11 @@ static int check_listen_or_empty(const char *v)
 static int check_node_id(const char *v)
 {
 	return !*v || charset_ok(v, "_.-", 64) ? GW_OK : GW_EINVAL;
+}
+
+static int check_api_key(const char *v)
+{
+	return !*v || strlen(v) >= 16 ? GW_OK : GW_EINVAL;
 }
 
 static int check_redis_prefix(const char *v)

@@ -4,15 +4,18 @@
 # everything is already there.
 set -eu
 
+# GW_DEPS=build (the Dockerfile's build stage): only what compiling needs.
 PKGS="build-essential cmake pkg-config patch xz-utils ca-certificates \
 libevent-dev libhiredis-dev libmsgpack-dev libcmocka-dev libjansson-dev \
-libjwt-dev libssl-dev zlib1g-dev libcap-dev \
-redis-server haproxy python3 python3-websockets python3-pytest python3-yaml \
-curl procps chromium"
-# Node.js may come from elsewhere (e.g. nodesource); only install Debian's
-# when there is no node/npm at all.
-command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 ||
-	PKGS="$PKGS nodejs npm"
+libjwt-dev libssl-dev zlib1g-dev libcap-dev"
+if [ "${GW_DEPS:-all}" != build ]; then
+	PKGS="$PKGS redis-server haproxy python3 python3-websockets python3-pytest \
+python3-yaml curl procps chromium"
+	# Node.js may come from elsewhere (e.g. nodesource); only install
+	# Debian's when there is no node/npm at all.
+	command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 ||
+		PKGS="$PKGS nodejs npm"
+fi
 
 [ "${GW_EXTRA_PKGS:-}" ] && PKGS="$PKGS $GW_EXTRA_PKGS"
 

@@ -34,6 +34,17 @@
 # so no process outlives it.
 set -euo pipefail
 
+# A non-interactive shell that starts us in the background (`make run &` in
+# a CI script) makes us ignore SIGINT, and bash cannot trap a signal that
+# was ignored on entry: start again once with SIGINT at its default, so
+# `kill -INT` stops the cluster there too.
+sigign=$(awk '$1 == "SigIgn:" { print $2 }' /proc/$$/status 2>/dev/null || echo 0)
+if [ -z "${RUN_LOCAL_SIGINT_RESET:-}" ] && (( 16#${sigign:-0} & 2 )) &&
+	env --default-signal=INT true 2>/dev/null; then
+	RUN_LOCAL_SIGINT_RESET=1 exec env --default-signal=INT "$0" "$@"
+fi
+unset RUN_LOCAL_SIGINT_RESET sigign
+
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 
@@ -138,14 +149,16 @@ alive() {
 pid_of() {
 	local i
 	for i in "${!NAMES[@]}"; do
-		[ "${NAMES[$i]}" = "$1" ] && { echo "${PIDS[$i]}"; return; }
+		[ "${NAMES[$i]}" = "$1" ] && { echo "${PIDS[$i]}"; return 0; }
 	done
+	return 0
 }
 name_of() {
 	local i
 	for i in "${!PIDS[@]}"; do
-		[ "${PIDS[$i]}" = "$1" ] && { echo "${NAMES[$i]}"; return; }
+		[ "${PIDS[$i]}" = "$1" ] && { echo "${NAMES[$i]}"; return 0; }
 	done
+	return 0
 }
 tail_log() { echo "--- last lines of $(relpath "$LOGS/$1.log") ---" >&2; tail -n 20 "$LOGS/$1.log" >&2 || true; }
 
