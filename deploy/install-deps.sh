@@ -4,11 +4,11 @@
 # everything is already there.
 set -eu
 
-# GW_DEPS=build (the Dockerfile's build stage): only what compiling needs.
+# DEPS_PROFILE=build (the Dockerfile's build stage): only what compiling needs.
 PKGS="build-essential cmake pkg-config patch xz-utils ca-certificates \
 libevent-dev libhiredis-dev libmsgpack-dev libcmocka-dev libjansson-dev \
 libjwt-dev libssl-dev zlib1g-dev libcap-dev"
-if [ "${GW_DEPS:-all}" != build ]; then
+if [ "${DEPS_PROFILE:-all}" != build ]; then
 	PKGS="$PKGS redis-server haproxy python3 python3-websockets python3-pytest \
 python3-yaml curl procps chromium"
 	# Node.js may come from elsewhere (e.g. nodesource); only install
