@@ -97,12 +97,16 @@ static void puts_(line_t *l, const char *s)
 	put(l, s, strlen(s));
 }
 
+/* Values are cut at this many bytes, so a line always closes properly. */
+#define VALUE_MAX 1024
+
 static void put_json_str(line_t *l, const char *s)
 {
+	const char *end = s + strnlen(s, VALUE_MAX);
 	char esc[8];
 
 	put(l, "\"", 1);
-	for (; *s; s++) {
+	for (; s < end; s++) {
 		unsigned char c = (unsigned char)*s;
 
 		if (c == '"' || c == '\\') {
@@ -139,14 +143,15 @@ static void put_value(line_t *l, const gw_field_t *f)
 	} else if (log_fmt == GW_LOG_JSON || needs_quotes(f->str)) {
 		put_json_str(l, f->str);
 	} else {
-		puts_(l, f->str);
+		put(l, f->str, strnlen(f->str, VALUE_MAX));
 	}
 }
 
 void gw_log_emit(gw_log_level_t lvl, const char *event, const gw_field_t *f,
 		 size_t n)
 {
-	char buf[2048], ts[40];
+	/* Room for ~14 maximal values: every GW_LOG call has fewer fields. */
+	char buf[16384], ts[40];
 	line_t l = { buf, 0, sizeof(buf) - 1 };
 	struct timespec now;
 	struct tm tm;
