@@ -11,6 +11,7 @@
 
 #include <event2/event.h>
 #include <libwebsockets.h>
+#include <stdlib.h>
 
 #define GW_HEALTH_TICK_MS 100
 #define GW_HEALTH_SLOTS 4096 /* 409.6 s per turn: a heartbeat fits in one */
@@ -22,6 +23,7 @@ struct gw_health {
 	gw_node_t *node;
 	gw_wheel_t *wheel;
 	struct event *tick;
+	gw_buf_t *ping;     /* this tick's health_ping, shared by all due */
 };
 
 /* The next ping is due an interval after the last; expiry may come first. */
@@ -67,12 +69,16 @@ static void fire(gw_timer_t *t, void *ud)
 	s->misses++;
 	s->ping_sent_ms = now;
 	s->ping_out = 1;
-	s->want_ping = 1;
-	if (gw_session_send_owned(s, gw_proto_health_ping(gw_wall_ms())) != GW_OK) {
+	/* Clients that answer health_ping need no protocol ping as well. */
+	s->want_ping = !s->speaks_json;
+	if (!h->ping)
+		h->ping = gw_proto_health_ping(gw_wall_ms());
+	if (!h->ping || gw_session_send(s, h->ping) != GW_OK) {
 		if (s->state == GW_SS_CLOSING)
 			return;
 	}
-	lws_callback_on_writable(s->wsi);
+	if (s->want_ping)
+		lws_callback_on_writable(s->wsi);
 	gw_wheel_schedule(h->wheel, t, next_deadline(s, now));
 }
 
@@ -83,6 +89,8 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	GW_UNUSED(fd);
 	GW_UNUSED(what);
 	gw_wheel_advance(h->wheel, gw_now_ms(), fire, h);
+	gw_buf_unref(h->ping);
+	h->ping = NULL;
 }
 
 gw_health_t *gw_health_create(gw_node_t *node)
@@ -115,10 +123,16 @@ void gw_health_free(gw_health_t *h)
 void gw_health_start(gw_health_t *h, gw_session_t *s)
 {
 	uint64_t now = gw_now_ms();
+	uint64_t interval_ms = (uint64_t)h->node->cfg->heartbeat_interval * 1000;
 
 	s->misses = 0;
 	s->ping_out = 0;
-	s->ping_sent_ms = now; /* the baseline: first ping one interval on */
+	/*
+	 * The baseline: the first ping comes between half an interval and one
+	 * interval on, at random, so connections made together (a reconnect
+	 * storm) do not all ping in the same tick forever after.
+	 */
+	s->ping_sent_ms = now - (uint64_t)(random() % (interval_ms / 2 + 1));
 	gw_timer_init(&s->timer);
 	gw_wheel_schedule(h->wheel, &s->timer, next_deadline(s, now));
 }

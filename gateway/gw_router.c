@@ -353,6 +353,7 @@ void gw_router_on_message(gw_session_t *s, const char *in, size_t len)
 		gw_presence_query(node, s);
 		break;
 	case GW_MSG_HEALTH_PONG:
+		s->speaks_json = 1;
 		gw_health_on_pong(node->health, s);
 		break;
 	case GW_MSG_UNKNOWN:

@@ -275,6 +275,15 @@ static const struct lws_protocols protocols[] = {
 	LWS_PROTOCOL_LIST_TERM
 };
 
+/*
+ * No lws "validity" timers. lws's default policy gives every connection a
+ * timer in a sorted list and re-inserts it on every frame received — an
+ * O(connections) walk per frame. gw_health does liveness on its wheel
+ * instead; a zero hangup time turns lws's off.
+ */
+static const lws_retry_bo_t no_validity_checks = { .secs_since_valid_ping = 0,
+						   .secs_since_valid_hangup = 0 };
+
 static void lws_log(int level, const char *line)
 {
 	char msg[256];
@@ -309,6 +318,7 @@ int gw_server_start(gw_node_t *node, char *err, size_t errlen)
 	if (iface && strchr(iface, ':'))
 		info.options &= ~(uint64_t)LWS_SERVER_OPTION_DISABLE_IPV6;
 	info.foreign_loops = loops;
+	info.retry_and_idle_policy = &no_validity_checks;
 	info.user = node;
 	info.timeout_secs = (unsigned int)node->cfg->handshake_timeout;
 	info.timeout_secs_ah_idle = (unsigned int)node->cfg->handshake_timeout;

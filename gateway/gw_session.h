@@ -80,6 +80,7 @@ struct gw_session {
 	uint8_t misses;
 	uint8_t want_ping;      /* a protocol ping is due on the next writeable */
 	uint8_t ping_out;       /* a ping awaits its pong (for the RTT) */
+	uint8_t speaks_json;    /* answered a health_ping: no protocol pings */
 	uint8_t state;          /* gw_session_state_t */
 	uint8_t close;          /* gw_close_t once CLOSING */
 	uint8_t pending;        /* a verdict from the upgrade filter, gw_close_t + 1 */
