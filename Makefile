@@ -84,7 +84,7 @@ $(BUILD)/bin/%: $(BUILD)/obj/tools/%.o $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $^ $(DEP_LIBS) -o $@
 
-# gwbench is three files (tools/gwbench_*.c are its parts, not tools).
+# gwbench is several files: tools/gwbench_*.c are its parts, not tools.
 $(BUILD)/bin/gwbench: $(BUILD)/obj/tools/gwbench.o \
 		$(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/gwbench_*.c)) $(LIBS)
 	@mkdir -p $(@D)
@@ -109,7 +109,25 @@ test-js:
 test-browser: all
 	GW_BUILD=$(BUILD) tests/browser/run.sh
 
-test: all unit e2e test-js test-browser
+test: all unit bench-smoke e2e test-js test-browser
+
+# Benchmarks (docs/benchmarks.md). bench-smoke runs a tiny version of every
+# scenario so the tool cannot rot: it fails when gwbench does (a ramp that
+# falls short, a fan-out that delivers nothing, wrong presence in Redis).
+BENCH_SCENARIOS := idle idle-cluster connect fanout fanout-cluster churn slow
+.PHONY: bench bench-smoke
+bench: all
+	GW_BUILD=$(BUILD) bench/run.sh all
+bench-smoke: all
+	@mkdir -p $(BUILD)/bench-smoke
+	@set -e; for s in $(BENCH_SCENARIOS); do \
+		log=$(BUILD)/bench-smoke/$$s.log; \
+		if GW_BUILD=$(BUILD) BENCH_SMOKE=1 bench/run.sh $$s --quiet >$$log 2>&1; then \
+			echo "bench-smoke $$s: ok"; \
+		else \
+			cat $$log; echo "bench-smoke $$s: FAILED (log: $$log)"; exit 1; \
+		fi; \
+	done
 
 asan:
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

@@ -111,6 +111,24 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 		stop(d);
 }
 
+/*
+ * epoll with a changelist: the add/remove-POLLOUT toggles lws makes within
+ * one loop turn (one per frame written) collapse into at most one
+ * epoll_ctl per socket per turn.
+ */
+static struct event_base *new_base(void)
+{
+	struct event_config *cfg = event_config_new();
+	struct event_base *base;
+
+	if (!cfg)
+		return NULL;
+	event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	return base;
+}
+
 static int split_listen(const char *listen, char *host, size_t cap, int *port)
 {
 	const char *colon = strrchr(listen, ':');
@@ -142,7 +160,7 @@ static int start(daemon_t *d, char *err, size_t errlen)
 	}
 	node->started_ms = gw_wall_ms();
 	node->next_conn = (node->started_ms & 0xffffffffffull) << 20;
-	node->base = event_base_new();
+	node->base = new_base();
 	node->reg = gw_registry_create();
 	node->auth = gw_auth_create(cfg->jwt_secret, strlen(cfg->jwt_secret),
 				    (int)cfg->jwt_leeway);

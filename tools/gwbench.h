@@ -1,14 +1,20 @@
 /*
- * gwbench.h — what the load generator's three files share.
+ * gwbench.h — what the load generator's files share.
  *
- *   gwbench.c         the parent: options, workers, phases, /proc and Redis
- *                     sampling, the report (table or JSON)
+ *   gwbench.c         the scenarios and main
+ *   gwbench_opts.c    options: the table, parsing, defaults, the parameters
+ *   gwbench_ctl.c     the parent's side of the workers: fork, pipes, phases,
+ *                     progress lines
  *   gwbench_worker.c  one worker process: a libevent loop holding up to
  *                     ~20k client connections, pacing connects, publishing,
- *                     churning, pausing slow readers
+ *                     churning, pausing slow readers (gwbench_worker.h is
+ *                     private to it and gwbench_conn.c)
+ *   gwbench_conn.c    one client connection: connect, upgrade, frames
  *   gwbench_ws.c      pure pieces with no loop: the RFC 6455 client side
- *                     (upgrade request, accept key, masked frames, server
- *                     frame parsing) and the latency histogram
+ *                     (upgrade response check, accept key, masked frames,
+ *                     server frame parsing) and the latency histogram
+ *   gwbench_probe.c   /proc (RSS, CPU), Redis INFO, a node's /stats
+ *   gwbench_report.c  the report rows and their JSON twin
  *
  * The parent talks to each worker over two pipes. Commands (gwb_cmd_t) go
  * down; messages (a gwb_msg_hdr_t and a body) come up: periodic counters,
@@ -20,6 +26,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #define GWB_MAX_TARGETS 16
@@ -251,5 +258,120 @@ int gwb_ws_parse(uint8_t *buf, size_t len, uint64_t max, gwb_frame_t *f,
 #define GWB_WS_CLOSE 0x8
 #define GWB_WS_PING 0x9
 #define GWB_WS_PONG 0xA
+
+/* --- options (gwbench_opts.c) ---------------------------------------------- */
+
+/* Fills `o` from the command line; prints the problem and exits 2 on bad usage. */
+void gwb_opts_parse(gwb_opts_t *o, int argc, char **argv);
+/* Decides the worker count (fd limit) and per-worker in-flight cap. */
+void gwb_opts_plan(gwb_opts_t *o);
+/* Records the parameters (gwb_jparams, rows) and prints them unless --json. */
+void gwb_opts_print(const gwb_opts_t *o);
+
+/* --- the report (gwbench_report.c) ----------------------------------------- */
+
+struct json_t;
+extern struct json_t *gwb_jparams, *gwb_jresults;
+
+/*
+ * Stores `v` (ownership taken) under `key` in `obj` and, when `label` is
+ * not NULL, adds a table row whose text is `fmt` formatted.
+ */
+void gwb_put(struct json_t *obj, const char *key, struct json_t *v, const char *label,
+	     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void gwb_put_hist(const char *key, const char *label, const gwb_hist_t *h);
+void gwb_section(const char *title);
+void gwb_add_row(const char *label, const char *text);
+int gwb_row_count(void);
+void gwb_print_rows(int from, FILE *f);
+double gwb_ms(uint64_t ns);
+
+/* --- probes (gwbench_probe.c) ---------------------------------------------- */
+
+#define GWB_MAX_CPUS 64
+#define GWB_MAX_CMDS 64
+
+typedef struct {
+	uint64_t t;
+	long long gw[GWB_MAX_PIDS], gw_sum, client; /* clock ticks */
+	int ncpu;
+	long long busy[GWB_MAX_CPUS], total[GWB_MAX_CPUS], softirq[GWB_MAX_CPUS]; /* /proc/stat */
+} gwb_cpu_snap_t;
+
+typedef struct {
+	int n;
+	char name[GWB_MAX_CMDS][32];
+	long long calls[GWB_MAX_CMDS];
+} gwb_cmdstats_t;
+
+struct redisContext;
+
+long gwb_rss_kib(pid_t pid);        /* VmRSS; -1 when the process is gone */
+long long gwb_cpu_ticks(pid_t pid); /* utime + stime; -1 when gone */
+void gwb_machine_snap(gwb_cpu_snap_t *s);
+/* A blocking connection with 3 s timeouts, or NULL. The caller frees it. */
+struct redisContext *gwb_redis_open(const char *url);
+long long gwb_redis_info(struct redisContext *r, const char *section, const char *field);
+void gwb_redis_cmdstats(struct redisContext *r, gwb_cmdstats_t *cs);
+/* GET /stats of a node, parsed; NULL on failure. The caller owns it. */
+struct json_t *gwb_fetch_stats(const gwb_target_t *t);
+
+/* --- driving the workers (gwbench_ctl.c) ------------------------------------ */
+
+#define GWB_MAX_SAMPLES 4096
+
+typedef struct {
+	pid_t pid;
+	int cmd_fd, msg_fd;
+	gwb_counters_t c;
+	int ready, dead;
+	gwb_report_t *rep;
+	uint32_t *lobbies; /* 3 x nlobbies: open, healthy, published */
+} gwb_wk_t;
+
+typedef struct {
+	gwb_opts_t o;
+	gwb_wk_t w[GWB_MAX_WORKERS];
+	gwb_counters_t sum;
+	uint64_t t_start, last_progress;
+	gwb_counters_t last_sum;
+	gwb_cpu_snap_t last_cpu;
+	/* samples every ~0.5 s: time, opened, open_now, rss */
+	uint64_t s_t[GWB_MAX_SAMPLES], s_opened[GWB_MAX_SAMPLES], s_open[GWB_MAX_SAMPLES];
+	long s_rss[GWB_MAX_SAMPLES];
+	int ns;
+	uint64_t settle_last, settle_since;
+	int quitting;
+	int problems;
+} gwb_bench_t;
+
+typedef int (*gwb_pred_t)(gwb_bench_t *b);
+
+/* Forks the workers; each runs gwb_worker_main() and never returns here. */
+void gwb_start_workers(gwb_bench_t *b);
+/* Sends QUIT, reads until every worker closed its pipe, reaps them. */
+void gwb_stop_workers(gwb_bench_t *b);
+void gwb_send_all(gwb_bench_t *b, uint32_t op, uint64_t t0, uint64_t t1, uint64_t t2,
+		  uint64_t t3);
+/* Handles worker messages until `pred` holds (NULL: never) or `deadline`
+ * (CLOCK_MONOTONIC ns) passes; returns 1 if it held. */
+int gwb_wait_until(gwb_bench_t *b, gwb_pred_t pred, uint64_t deadline);
+void gwb_sleep(gwb_bench_t *b, double s);
+int gwb_all_ready(gwb_bench_t *b);
+/* REPORT to every worker and wait (60 s at most) for all reports. */
+void gwb_collect_reports(gwb_bench_t *b);
+void gwb_merged_hist(const gwb_bench_t *b, int idx, gwb_hist_t *out);
+/* Sum over workers of lobby array `which` (0 open, 1 healthy, 2 published). */
+uint64_t gwb_lobby_total(const gwb_bench_t *b, long l, int which);
+void gwb_cpu_snap(gwb_bench_t *b, gwb_cpu_snap_t *s);
+/* CPU % (100 = one core) between snapshots: one gateway pid, all (pid < 0),
+ * or the workers (client). */
+double gwb_cpu_pct(const gwb_cpu_snap_t *a, const gwb_cpu_snap_t *z, int pid, int client);
+long gwb_rss_sum(const gwb_bench_t *b);
+/* Refreshes b->sum from the latest counters of every worker. */
+void gwb_sum_counters(gwb_bench_t *b);
+uint64_t gwb_failed(const gwb_counters_t *c);
+/* Prints the message, kills the workers, exits 1. */
+void gwb_fail(gwb_bench_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
 
 #endif

@@ -1,163 +1,29 @@
 /*
- * gwbench_worker.c — one load-generating worker process.
- *
- * A worker owns the slots gi = id, id + W, id + 2W, ... of the population
- * (W workers), and for each a small conn_t (about 200 bytes: a libevent
- * event, a few counters, and two buffers that exist only while a partial
- * frame or unsent bytes are waiting). Reads go through one shared 256 KiB
- * buffer, so an idle connection holds no receive memory.
+ * gwbench_worker.c — one load-generating worker process (see
+ * gwbench_worker.h for the slots it owns).
  *
  * Everything is driven by one event_base: the parent's command pipe, a 1 ms
  * tick (connect pacing, churn), a precise one-shot publish timer, a stats
- * timer, and one persistent event per connection. A connection is never
- * freed while its bytes are being parsed: the parser returns "close" and
- * the read handler closes at a safe point afterwards.
+ * timer, and one persistent event per connection (gwbench_conn.c).
  *
  * Publishing is open loop: message m of this worker is due at
  * t0 + m * interval and carries that *scheduled* time, so a publisher that
  * falls behind shows up as latency instead of silently slowing down.
  */
-#include "gwbench.h"
-#include "gw_auth.h"
+#include "gwbench_worker.h"
 
 #include <errno.h>
-#include <event2/event.h>
-#include <event2/event_struct.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
-#ifndef IP_BIND_ADDRESS_NO_PORT
-#define IP_BIND_ADDRESS_NO_PORT 24
-#endif
+/* --- messages to the parent -------------------------------------------------- */
 
-#define RX_SHARED (256 * 1024)
-#define MAX_FRAME (16u * 1024 * 1024)
-#define MAX_HEAD 8192
-#define MAX_BACKLOG (1024 * 1024) /* unsent bytes per connection */
-#define OUT_MAX (64 * 1024 + 64)
-#define CLOSE_TIMEOUT_S 5
-#define PUB_BATCH 4096            /* messages per publish-timer run */
-
-typedef enum {
-	CS_IDLE = 0,   /* no socket yet */
-	CS_CONNECTING, /* connect() in progress */
-	CS_UPGRADING,  /* request sent, waiting for 101 */
-	CS_ADMITTING,  /* 101 seen, waiting for the welcome */
-	CS_OPEN,
-	CS_CLOSING,    /* we sent a close frame (churn leave) */
-	CS_DONE,       /* socket closed */
-} conn_state_t;
-
-enum {
-	CF_PUB = 1 << 0,     /* publishes for its lobby */
-	CF_SLOW = 1 << 1,    /* will stop reading in the slow phase */
-	CF_PAUSED = 1 << 2,  /* is not reading now */
-	CF_JOIN = 1 << 3,    /* a churn join (time it as one) */
-	CF_INFRAG = 1 << 4,  /* inside a fragmented message */
-};
-
-enum { W_READ = 1, W_WRITE = 2, W_HS = 4, W_CLOSE = 8 }; /* watch bits */
-
-/* Why a connection ends; decides which counter moves. */
-typedef enum {
-	END_NONE = 0,
-	END_CONNECT,     /* connect()/TCP error */
-	END_UPGRADE,     /* bad or missing 101 */
-	END_TIMEOUT,     /* handshake timeout */
-	END_CLOSE_FRAME, /* server sent a close frame */
-	END_EOF,         /* EOF or socket error */
-	END_LEFT,        /* our churn leave completed */
-	END_PROTOCOL,    /* unparseable frame */
-	END_QUIT,
-} end_t;
-
-typedef struct {
-	struct event ev;
-	uint64_t t0;         /* connect() (or leave) time, ns */
-	uint8_t *rbuf;       /* a partial frame or response head; NULL if none */
-	uint8_t *wbuf;       /* bytes the socket did not take; NULL if none */
-	uint32_t rlen, rcap, wlen, wcap, woff;
-	uint32_t lobby;
-	uint32_t gen;        /* churn generation, in the user name */
-	uint32_t last_seq;
-	int fd;
-	uint16_t close_code;
-	uint8_t state, flags, watch, target, source, end;
-} conn_t;
-
-typedef struct {
-	const gwb_opts_t *o;
-	int id, cmd_fd, msg_fd;
-	struct event_base *base;
-	struct event *cmd_ev, *tick_ev, *stats_ev, *pub_ev, *slow_ev;
-	const struct timeval *hs_tv, *close_tv; /* common timeouts */
-	conn_t *conns;
-	long n;                 /* slots */
-	long next_ramp;
-	int ramping, ready_sent;
-	double tokens, conn_rate;
-	uint64_t tok_last;
-	gw_auth_t *auth;
-	char accept[29];
-	uint8_t *rx;            /* the shared receive buffer */
-	uint8_t out[OUT_MAX];   /* frame assembly */
-	uint32_t mask_state;
-	gwb_counters_t c;
-	gwb_hist_t h[GWB_H__COUNT];
-	long nlobbies;
-	uint32_t *lobby_pub, *lobby_healthy;
-	/* publishing */
-	uint32_t *pubs;
-	long npubs;
-	int publishing;
-	uint64_t pub_t0, pub_measure, pub_phase1, pub_end, pub_m;
-	double pub_interval;    /* ns between this worker's messages */
-	char *pad;
-	long pad_len;
-	/* churn */
-	int churning;
-	uint64_t churn_t0, churn_end, churn_m;
-	double churn_interval;
-	uint64_t rng;
-	int quit;
-} worker_t;
-
-static void on_conn_event(evutil_socket_t fd, short what, void *arg);
-static void conn_end(worker_t *w, conn_t *c, end_t why);
-static void conn_start(worker_t *w, conn_t *c);
-
-/* --- small helpers ------------------------------------------------------------- */
-
-static long gi_of(const worker_t *w, const conn_t *c)
-{
-	return (long)(c - w->conns) * w->o->workers + w->id;
-}
-
-static uint64_t rng_next(worker_t *w)
-{
-	w->rng ^= w->rng << 13;
-	w->rng ^= w->rng >> 7;
-	w->rng ^= w->rng << 17;
-	return w->rng;
-}
-
-static uint32_t next_mask(worker_t *w)
-{
-	w->mask_state ^= w->mask_state << 13;
-	w->mask_state ^= w->mask_state >> 17;
-	w->mask_state ^= w->mask_state << 5;
-	return w->mask_state;
-}
-
-static void send_msg(worker_t *w, uint32_t type, const void *a, size_t alen,
+void gwb_worker_send_msg(gwb_worker_t *w, uint32_t type, const void *a, size_t alen,
 		     const void *b, size_t blen)
 {
 	gwb_msg_hdr_t hdr = { type, (uint32_t)(alen + blen) };
@@ -185,537 +51,452 @@ static void send_msg(worker_t *w, uint32_t type, const void *a, size_t alen,
 	}
 }
 
-static void fatal(worker_t *w, const char *msg)
+void gwb_worker_fatal(gwb_worker_t *w, const char *msg)
 {
-	send_msg(w, GWB_MSG_FATAL, msg, strlen(msg) + 1, NULL, 0);
+	gwb_worker_send_msg(w, GWB_MSG_FATAL, msg, strlen(msg) + 1, NULL, 0);
 	_exit(1);
 }
 
-/* (Re)registers the connection's event only when what it waits for changes. */
-static void conn_watch(worker_t *w, conn_t *c, uint8_t want)
+static uint64_t rng_next(gwb_worker_t *w)
 {
-	short ev = EV_PERSIST;
-
-	if (c->watch == want)
-		return;
-	if (c->watch)
-		event_del(&c->ev);
-	c->watch = want;
-	if (!want)
-		return;
-	if (want & W_READ)
-		ev |= EV_READ;
-	if (want & W_WRITE)
-		ev |= EV_WRITE;
-	event_assign(&c->ev, w->base, c->fd, ev, on_conn_event, c);
-	event_add(&c->ev, (want & W_HS) ? w->hs_tv : (want & W_CLOSE) ? w->close_tv
-								    : NULL);
+	w->rng ^= w->rng << 13;
+	w->rng ^= w->rng >> 7;
+	w->rng ^= w->rng << 17;
+	return w->rng;
 }
 
-static uint8_t base_watch(const conn_t *c)
-{
-	uint8_t want = W_READ;
+/* --- pacing: the ramp and churn ------------------------------------------------------ */
 
-	if (c->flags & CF_PAUSED)
-		want = 0;
-	if (c->state < CS_OPEN)
-		want |= W_HS;
-	else if (c->state == CS_CLOSING)
-		want |= W_CLOSE;
-	if (c->wlen)
-		want |= W_WRITE;
-	return want;
-}
-
-/*
- * Writes `len` bytes, keeping what the socket does not take (up to
- * MAX_BACKLOG). Returns 0, or -1 when the connection must end.
- */
-static int conn_send(worker_t *w, conn_t *c, const uint8_t *data, size_t len)
-{
-	ssize_t n = 0;
-
-	if (!c->wlen) {
-		n = send(c->fd, data, len, MSG_NOSIGNAL);
-		if (n == (ssize_t)len)
-			return 0;
-		if (n < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				return -1;
-			n = 0;
-		}
-	}
-	len -= (size_t)n;
-	data += n;
-	if (c->woff + c->wlen + len > c->wcap) {
-		uint8_t *nb;
-		size_t cap = c->wlen + len + 4096;
-
-		if (cap > MAX_BACKLOG)
-			return -1;
-		nb = malloc(cap);
-		if (!nb)
-			return -1;
-		if (c->wlen)
-			memcpy(nb, c->wbuf + c->woff, c->wlen);
-		free(c->wbuf);
-		c->wbuf = nb;
-		c->wcap = (uint32_t)cap;
-		c->woff = 0;
-	}
-	memcpy(c->wbuf + c->woff + c->wlen, data, len);
-	c->wlen += (uint32_t)len;
-	if (c->state != CS_CONNECTING)
-		conn_watch(w, c, base_watch(c));
-	return 0;
-}
-
-static int conn_flush(worker_t *w, conn_t *c)
-{
-	ssize_t n;
-
-	if (!c->wlen)
-		return 0;
-	n = send(c->fd, c->wbuf + c->woff, c->wlen, MSG_NOSIGNAL);
-	if (n < 0)
-		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
-	c->woff += (uint32_t)n;
-	c->wlen -= (uint32_t)n;
-	if (!c->wlen) {
-		free(c->wbuf);
-		c->wbuf = NULL;
-		c->wcap = c->woff = 0;
-	}
-	conn_watch(w, c, base_watch(c));
-	return 0;
-}
-
-static int send_frame(worker_t *w, conn_t *c, int op, const void *p, size_t len)
-{
-	size_t n = gwb_ws_frame(w->out, op, p, len, next_mask(w));
-
-	return conn_send(w, c, w->out, n);
-}
-
-/* --- connection lifecycle ---------------------------------------------------------- */
-
-static void user_name(worker_t *w, conn_t *c, char *buf, size_t cap)
-{
-	long gi = gi_of(w, c);
-
-	if (c->gen)
-		snprintf(buf, cap, "%s%ld-%u", w->o->user_prefix, gi, c->gen);
-	else
-		snprintf(buf, cap, "%s%ld", w->o->user_prefix, gi);
-}
-
-static void conn_start(worker_t *w, conn_t *c)
+static void ramp_pump(gwb_worker_t *w, uint64_t now)
 {
 	const gwb_opts_t *o = w->o;
-	const gwb_target_t *t = &o->targets[c->target];
-	struct sockaddr_in src = { .sin_family = AF_INET }, dst = { .sin_family = AF_INET };
-	int one = 1, fd;
 
-	c->state = CS_CONNECTING;
-	c->end = END_NONE;
-	c->close_code = 0;
-	c->last_seq = 0;
-	c->t0 = gwb_now_ns();
-	w->c.attempts++;
-	w->c.inflight_now++;
-	if (!w->c.t_first_ns)
-		w->c.t_first_ns = c->t0;
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	c->fd = fd;
-	if (fd < 0) {
-		conn_end(w, c, END_CONNECT);
-		return;
-	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (c->flags & CF_SLOW) {
-		int rcv = (int)o->slow_rcvbuf;
+	if (w->conn_rate > 0) {
+		double burst = w->conn_rate / 100.0; /* 10 ms worth */
 
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+		w->tokens += (double)(now - w->tok_last) * 1e-9 * w->conn_rate;
+		if (w->tokens > (burst < 1 ? 1 : burst))
+			w->tokens = burst < 1 ? 1 : burst;
+	} else {
+		w->tokens = 1e18;
 	}
-	if (o->nsources) {
-		/* Let connect() pick the port: one address then serves ~28k
-		 * ports per destination instead of ~28k in total. */
-		setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
-		src.sin_addr.s_addr = o->sources[c->source];
-		if (bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0) {
-			if (errno == EADDRNOTAVAIL || errno == EADDRINUSE)
-				w->c.fail_addr++;
-			conn_end(w, c, END_CONNECT);
-			return;
-		}
+	w->tok_last = now;
+	while (w->next_ramp < w->n && w->tokens >= 1 &&
+	       (long)w->c.inflight_now < o->max_inflight) {
+		gwb_conn_start(w, &w->conns[w->next_ramp++]);
+		w->tokens -= 1;
 	}
-	dst.sin_addr.s_addr = t->ip;
-	dst.sin_port = htons(t->port);
-	if (connect(fd, (struct sockaddr *)&dst, sizeof(dst)) < 0 &&
-	    errno != EINPROGRESS) {
-		if (errno == EADDRNOTAVAIL || errno == EADDRINUSE)
-			w->c.fail_addr++;
-		conn_end(w, c, END_CONNECT);
-		return;
-	}
-	c->watch = 0;
-	conn_watch(w, c, W_WRITE | W_HS);
 }
 
-/* TCP is up: send the upgrade request. */
-static void conn_connected(worker_t *w, conn_t *c)
+static void leave(gwb_worker_t *w, gwb_conn_t *c, uint64_t now)
 {
-	const gwb_opts_t *o = w->o;
-	const gwb_target_t *t = &o->targets[c->target];
-	char user[96], tok[GW_AUTH_TOKEN_MAX + 1], req[GW_AUTH_TOKEN_MAX + 512];
-	int64_t now_s = (int64_t)time(NULL);
+	static const uint8_t bye[2] = { 1000 >> 8, 1000 & 0xff };
+
+	c->state = CS_CLOSING;
+	c->t0 = now;
+	w->c.open_now--;
+	if (w->c.open_now < w->c.min_open_churn)
+		w->c.min_open_churn = w->c.open_now;
+	if (gwb_conn_send_frame(w, c, GWB_WS_CLOSE, bye, 2) < 0) {
+		gwb_conn_end(w, c, END_LEFT);
+		return;
+	}
+	gwb_conn_watch(w, c, gwb_conn_base_watch(c));
+}
+
+static void churn_pump(gwb_worker_t *w, uint64_t now)
+{
+	while (w->churning) {
+		uint64_t t = w->churn_t0 + (uint64_t)((double)w->churn_m * w->churn_interval);
+		int tries;
+
+		if (t >= w->churn_end) {
+			w->churning = 0;
+			break;
+		}
+		if (t > now)
+			break;
+		w->churn_m++;
+		for (tries = 0; tries < 64; tries++) {
+			gwb_conn_t *c = &w->conns[rng_next(w) % (uint64_t)w->n];
+
+			if (c->state == CS_OPEN && !(c->flags & CF_PUB)) {
+				leave(w, c, now);
+				break;
+			}
+		}
+	}
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	gwb_worker_t *w = arg;
+	uint64_t now = gwb_now_ns();
+
+	(void)fd;
+	(void)what;
+	if (w->ramping)
+		ramp_pump(w, now);
+	if (w->churning)
+		churn_pump(w, now);
+	if (w->ramping && w->next_ramp >= w->n && w->c.inflight_now == 0) {
+		w->ramping = 0;
+		gwb_worker_send_msg(w, GWB_MSG_READY, &w->c, sizeof(w->c), NULL, 0);
+	}
+	if (!w->ramping && !w->churning)
+		event_del(w->tick_ev);
+}
+
+static void tick_on(gwb_worker_t *w)
+{
+	struct timeval tv = { 0, 1000 };
+
+	event_add(w->tick_ev, &tv);
+}
+
+/* --- publishing ---------------------------------------------------------------------- */
+
+static void publish_one(gwb_worker_t *w, uint32_t slot, uint64_t ts, uint64_t seq)
+{
+	gwb_conn_t *c = &w->conns[slot];
 	int n;
 
-	w->c.tcp_ok++;
-	gwb_hist_add(&w->h[GWB_H_TCP], gwb_now_ns() - c->t0);
-	user_name(w, c, user, sizeof(user));
-	if (gw_auth_sign(w->auth, user, now_s, o->token_ttl > 0 ? now_s + o->token_ttl : 0,
-			 tok, sizeof(tok)) != 0)
-		fatal(w, "cannot sign a token");
-	n = snprintf(req, sizeof(req),
-		     "GET %s/%s%u?token=%s HTTP/1.1\r\n"
-		     "Host: %s\r\n"
-		     "Upgrade: websocket\r\n"
-		     "Connection: Upgrade\r\n"
-		     "Sec-WebSocket-Key: " GWB_WS_KEY "\r\n"
-		     "Sec-WebSocket-Version: 13\r\n\r\n",
-		     t->prefix, o->lobby_prefix, c->lobby, tok, t->host);
-	c->state = CS_UPGRADING;
-	if (conn_send(w, c, (uint8_t *)req, (size_t)n) < 0) {
-		conn_end(w, c, END_CONNECT);
+	if (c->state != CS_OPEN || c->wlen > 65536) {
+		w->c.pub_skipped++;
 		return;
 	}
-	conn_watch(w, c, base_watch(c));
-}
-
-static void conn_welcome(worker_t *w, conn_t *c)
-{
-	uint64_t now = gwb_now_ns(), dt = now - c->t0;
-
-	c->state = CS_OPEN;
-	w->c.opened++;
-	w->c.open_now++;
-	w->c.inflight_now--;
-	w->c.t_last_welcome_ns = now;
-	gwb_hist_add(&w->h[GWB_H_WELCOME], dt);
-	if (c->flags & CF_JOIN) {
-		c->flags &= (uint8_t)~CF_JOIN;
-		w->c.joins++;
-		gwb_hist_add(&w->h[GWB_H_JOIN], dt);
-	}
-	conn_watch(w, c, base_watch(c));
-}
-
-/*
- * Ends a connection: closes the socket, frees its buffers and moves the
- * counters for `why`. A churn leave that completes starts the slot's next
- * generation at once (a join).
- */
-static void conn_end(worker_t *w, conn_t *c, end_t why)
-{
-	uint8_t was = c->state;
-
-	if (was == CS_DONE || was == CS_IDLE)
+	n = snprintf(w->msg, sizeof(w->msg),
+		     "{\"type\":\"broadcast\",\"data\":{\"ts\":%llu,\"seq\":%llu,"
+		     "\"src\":%u,\"pad\":\"%.*s\"}}",
+		     (unsigned long long)ts, (unsigned long long)seq, c->target,
+		     (int)w->pad_len, w->pad);
+	if (gwb_conn_send_frame(w, c, GWB_WS_TEXT, w->msg, (size_t)n) < 0) {
+		w->c.pub_skipped++;
+		gwb_conn_end(w, c, END_EOF);
 		return;
-	if (c->watch)
-		event_del(&c->ev);
-	c->watch = 0;
-	if (c->fd >= 0)
-		close(c->fd);
-	c->fd = -1;
-	free(c->rbuf);
-	free(c->wbuf);
-	c->rbuf = c->wbuf = NULL;
-	c->rlen = c->rcap = c->wlen = c->wcap = c->woff = 0;
-	c->state = CS_DONE;
-	c->end = (uint8_t)why;
-	if (was < CS_OPEN) {
-		w->c.inflight_now--;
-		switch (why) {
-		case END_CONNECT: w->c.fail_connect++; break;
-		case END_TIMEOUT: w->c.fail_timeout++; break;
-		case END_CLOSE_FRAME: w->c.fail_closed++; break;
-		case END_QUIT: break;
-		default: w->c.fail_upgrade++; break;
+	}
+	w->c.published++;
+	w->lobby_pub[c->lobby]++;
+}
+
+static void arm_ns(struct event *ev, uint64_t ns)
+{
+	struct timeval tv = { (time_t)(ns / 1000000000ull),
+			      (suseconds_t)(ns % 1000000000ull / 1000) };
+
+	event_add(ev, &tv);
+}
+
+static void on_publish(evutil_socket_t fd, short what, void *arg)
+{
+	gwb_worker_t *w = arg;
+	uint64_t now = gwb_now_ns();
+	int sent = 0;
+
+	(void)fd;
+	(void)what;
+	while (w->publishing) {
+		uint64_t t = w->pub_t0 + (uint64_t)((double)w->pub_m * w->pub_interval);
+
+		if (t >= w->pub_end) {
+			w->publishing = 0;
+			break;
 		}
-		c->flags &= (uint8_t)~CF_JOIN;
-		return;
-	}
-	if (was == CS_OPEN) {
-		w->c.open_now--;
-		if (why == END_CLOSE_FRAME || why == END_EOF || why == END_PROTOCOL)
-			w->c.server_closed++;
-		if (c->flags & CF_SLOW && why != END_QUIT) {
-			if (why == END_CLOSE_FRAME && c->close_code == 4007)
-				w->c.slow_4007++;
-			else
-				w->c.slow_gone++;
+		if (t > now) {
+			arm_ns(w->pub_ev, t - now);
+			return;
 		}
-		return;
-	}
-	/* CS_CLOSING: our leave finished (close frame back, EOF or timeout). */
-	w->c.leaves++;
-	gwb_hist_add(&w->h[GWB_H_LEAVE], gwb_now_ns() - c->t0);
-	if (w->churning && !w->quit) {
-		c->gen++;
-		c->flags |= CF_JOIN;
-		conn_start(w, c);
+		publish_one(w, w->pubs[w->pub_m % (uint64_t)w->npubs], t,
+			    w->pub_m / (uint64_t)w->npubs + 1);
+		w->pub_m++;
+		if (++sent >= PUB_BATCH) {
+			arm_ns(w->pub_ev, 0); /* let reads in, then go on */
+			return;
+		}
 	}
 }
 
-/* --- frames in ------------------------------------------------------------------ */
-
-static uint64_t num_after(const uint8_t *p, size_t len, const char *key, int *ok)
+/* The slow phase begins: slow readers stop reading (and answering). */
+static void on_slow(evutil_socket_t fd, short what, void *arg)
 {
-	size_t kl = strlen(key);
-	const uint8_t *q = memmem(p, len, key, kl), *e = p + len;
-	uint64_t v = 0;
+	gwb_worker_t *w = arg;
+	long i;
 
-	*ok = 0;
-	if (!q)
-		return 0;
-	for (q += kl; q < e && *q >= '0' && *q <= '9'; q++) {
-		v = v * 10 + (uint64_t)(*q - '0');
-		*ok = 1;
+	(void)fd;
+	(void)what;
+	for (i = 0; i < w->n; i++) {
+		gwb_conn_t *c = &w->conns[i];
+
+		if ((c->flags & CF_SLOW) && c->state == CS_OPEN) {
+			c->flags |= CF_PAUSED;
+			gwb_conn_watch(w, c, gwb_conn_base_watch(c));
+			w->c.slow_paused++;
+		}
 	}
-	return v;
 }
 
-static void on_message(worker_t *w, conn_t *c, const uint8_t *p, size_t len,
-		       uint64_t now)
+static void start_publish(gwb_worker_t *w, const gwb_cmd_t *cmd)
 {
-	const uint8_t *d = memmem(p, len, "\"data\":", 7);
-	uint64_t ts, seq, src, lat;
-	int ok, ph;
+	const gwb_opts_t *o = w->o;
+	uint64_t now = gwb_now_ns();
+	long i;
 
-	w->c.delivered++;
-	if (c->flags & CF_PUB) {
-		w->c.pub_rx++;
-		return;
+	memset(w->lobby_healthy, 0, (size_t)w->nlobbies * sizeof(uint32_t));
+	for (i = 0; i < w->n; i++) {
+		const gwb_conn_t *c = &w->conns[i];
+
+		if (c->state == CS_OPEN && !(c->flags & (CF_PUB | CF_SLOW)))
+			w->lobby_healthy[c->lobby]++;
 	}
-	if (c->flags & CF_SLOW) {
-		w->c.delivered_slow++;
-		return;
+	w->pub_measure = cmd->t[1];
+	w->pub_phase1 = cmd->t[2];
+	w->pub_end = cmd->t[3];
+	if (w->npubs && o->rate > 0) {
+		double per_pub = o->rate / (double)o->publishers;
+
+		w->pub_interval = 1e9 / (per_pub * (double)w->npubs);
+		/* Workers interleave instead of publishing at the same instants. */
+		w->pub_t0 = cmd->t[0] + (uint64_t)(w->pub_interval * w->id / o->workers);
+		w->pub_m = 0;
+		w->publishing = 1;
+		arm_ns(w->pub_ev, w->pub_t0 > now ? w->pub_t0 - now : 0);
 	}
-	w->c.delivered_healthy++;
-	if (!d)
-		return;
-	len -= (size_t)(d - p);
-	ts = num_after(d, len, "\"ts\":", &ok);
-	if (!ok)
-		return;
-	seq = num_after(d, len, "\"seq\":", &ok);
-	if (ok && w->o->publishers == 1) {
-		if (c->last_seq && seq != (uint64_t)c->last_seq + 1)
-			w->c.gaps++;
-		c->last_seq = (uint32_t)seq;
-	}
-	src = num_after(d, len, "\"src\":", &ok);
-	if (ts < w->pub_measure || !w->pub_measure)
-		return; /* warm-up */
-	ph = (w->pub_phase1 && ts >= w->pub_phase1) ? 1 : 0;
-	lat = now > ts ? now - ts : 0;
-	w->c.delivered_phase[ph]++;
-	gwb_hist_add(&w->h[GWB_H_LAT_AT(ph, ok && src != c->target)], lat);
+	if (cmd->t[2])
+		arm_ns(w->slow_ev, cmd->t[2] > now ? cmd->t[2] - now : 0);
 }
 
-static int on_text(worker_t *w, conn_t *c, const uint8_t *p, size_t len,
-		   uint64_t now)
+/* --- control ---------------------------------------------------------------------------- */
+
+static void send_report(gwb_worker_t *w)
 {
-	static const char pre[] = "{\"type\":\"";
-	const char *t = (const char *)p + sizeof(pre) - 1;
-	size_t tl = len > sizeof(pre) - 1 ? len - (sizeof(pre) - 1) : 0;
+	size_t nl = (size_t)w->nlobbies, i;
+	gwb_report_t *r = calloc(1, sizeof(*r));
+	uint32_t *arr = calloc(3 * nl + 1, sizeof(uint32_t));
 
-	if (len < sizeof(pre) - 1 || memcmp(p, pre, sizeof(pre) - 1) != 0) {
-		w->c.other++;
-		return 0;
-	}
-#define IS(lit) (tl >= sizeof(lit) - 1 && memcmp(t, lit, sizeof(lit) - 1) == 0)
-	if (IS("message\"")) {
-		on_message(w, c, p, len, now);
-	} else if (IS("welcome\"")) {
-		if (c->state == CS_ADMITTING || c->state == CS_UPGRADING)
-			conn_welcome(w, c);
-	} else if (IS("health_ping\"")) {
-		char pong[96];
-		int ok, n;
-		uint64_t ts = num_after(p, len, "\"timestamp\":", &ok);
+	if (!r || !arr)
+		gwb_worker_fatal(w, "out of memory for the report");
+	r->c = w->c;
+	memcpy(r->h, w->h, sizeof(w->h));
+	r->nlobbies = (uint32_t)nl;
+	for (i = 0; i < (size_t)w->n; i++)
+		if (w->conns[i].state == CS_OPEN)
+			arr[w->conns[i].lobby]++;
+	memcpy(arr + nl, w->lobby_healthy, nl * sizeof(uint32_t));
+	memcpy(arr + 2 * nl, w->lobby_pub, nl * sizeof(uint32_t));
+	gwb_worker_send_msg(w, GWB_MSG_REPORT, r, sizeof(*r), arr, 3 * nl * sizeof(uint32_t));
+	free(r);
+	free(arr);
+}
 
-		w->c.health_pings++;
-		n = snprintf(pong, sizeof(pong),
-			     "{\"type\":\"health_pong\",\"timestamp\":%llu}",
-			     (unsigned long long)ts);
-		if (!(c->flags & CF_PAUSED) &&
-		    send_frame(w, c, GWB_WS_TEXT, pong, (size_t)n) < 0)
-			return -1;
-	} else if (IS("presence_")) {
-		w->c.presence++;
-	} else if (IS("error\"")) {
-		w->c.errors++;
-	} else {
-		w->c.other++;
+static void quit(gwb_worker_t *w)
+{
+	long i;
+
+	w->quit = 1;
+	w->publishing = w->churning = w->ramping = 0;
+	for (i = 0; i < w->n; i++)
+		gwb_conn_end(w, &w->conns[i], END_QUIT);
+	event_base_loopbreak(w->base);
+}
+
+static void on_cmd(evutil_socket_t fd, short what, void *arg)
+{
+	gwb_worker_t *w = arg;
+	gwb_cmd_t cmd;
+	ssize_t n = read(fd, &cmd, sizeof(cmd));
+	long i;
+
+	(void)what;
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n != (ssize_t)sizeof(cmd)) {
+		quit(w); /* the parent went away */
+		return;
 	}
-#undef IS
+	switch (cmd.op) {
+	case GWB_CMD_RAMP:
+		w->ramping = 1;
+		w->tok_last = gwb_now_ns();
+		w->tokens = 1;
+		tick_on(w);
+		break;
+	case GWB_CMD_PUBLISH:
+		start_publish(w, &cmd);
+		break;
+	case GWB_CMD_CHURN:
+		w->churn_t0 = cmd.t[0];
+		w->churn_end = cmd.t[3];
+		w->churn_m = 0;
+		w->churn_interval = 1e9 * w->o->workers / w->o->churn_rate;
+		w->churn_t0 += (uint64_t)(w->churn_interval * w->id / w->o->workers);
+		w->churning = w->rejoin = 1;
+		w->c.min_open_churn = w->c.open_now;
+		tick_on(w);
+		break;
+	case GWB_CMD_RESUME:
+		for (i = 0; i < w->n; i++) {
+			gwb_conn_t *c = &w->conns[i];
+
+			if (c->flags & CF_PAUSED) {
+				c->flags &= (uint8_t)~CF_PAUSED;
+				if (c->state != CS_DONE)
+					gwb_conn_watch(w, c, gwb_conn_base_watch(c));
+			}
+		}
+		break;
+	case GWB_CMD_REPORT:
+		send_report(w);
+		break;
+	case GWB_CMD_QUIT:
+		quit(w);
+		break;
+	}
+}
+
+static void on_stats(evutil_socket_t fd, short what, void *arg)
+{
+	gwb_worker_t *w = arg;
+
+	(void)fd;
+	(void)what;
+	gwb_worker_send_msg(w, GWB_MSG_STATS, &w->c, sizeof(w->c), NULL, 0);
+}
+
+/* --- set-up ------------------------------------------------------------------------------- */
+
+static uint64_t mix64(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ull;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+static void setup_slots(gwb_worker_t *w)
+{
+	const gwb_opts_t *o = w->o;
+	int pubs = o->scenario == GWB_SC_FANOUT || o->scenario == GWB_SC_SLOW;
+	long i;
+
+	for (i = 0; i < w->n; i++) {
+		gwb_conn_t *c = &w->conns[i];
+		long gi = i * o->workers + w->id;
+
+		c->fd = -1;
+		c->lobby = (uint32_t)gwb_lobby_of(o, gi);
+		c->target = (uint8_t)(gi % o->ntargets);
+		c->source = o->nsources ? (uint8_t)((gi / o->ntargets) % o->nsources) : 0;
+		if (pubs && gwb_rank_in_lobby(o, gi) < o->publishers) {
+			c->flags |= CF_PUB;
+			w->pubs[w->npubs++] = (uint32_t)i;
+		} else if (o->scenario == GWB_SC_SLOW &&
+			   (double)(mix64((uint64_t)gi ^ o->seed) % 1000000) <
+				   o->slow_fraction * 1e6) {
+			c->flags |= CF_SLOW;
+		}
+	}
+}
+
+static void setup_pad(gwb_worker_t *w)
+{
+	char probe[256];
+	int fixed = snprintf(probe, sizeof(probe),
+			     "{\"ts\":%llu,\"seq\":%d,\"src\":0,\"pad\":\"\"}",
+			     (unsigned long long)gwb_now_ns(), 1000);
+
+	w->pad_len = w->o->payload > fixed ? w->o->payload - fixed : 0;
+	w->pad = malloc((size_t)w->pad_len + 1);
+	if (!w->pad)
+		gwb_worker_fatal(w, "out of memory");
+	memset(w->pad, 'x', (size_t)w->pad_len);
+	w->pad[w->pad_len] = '\0';
+}
+
+int gwb_worker_main(const gwb_opts_t *o, int id, int cmd_fd, int msg_fd)
+{
+	gwb_worker_t *w = calloc(1, sizeof(*w));
+	struct event_config *cfg;
+	struct rlimit rl;
+	struct timeval hs, cl = { CLOSE_TIMEOUT_S, 0 }, half = { 0, 500000 };
+	long need, i;
+
+	if (!w)
+		return 1;
+	gwb_the_worker = w;
+	w->o = o;
+	w->id = id;
+	w->cmd_fd = cmd_fd;
+	w->msg_fd = msg_fd;
+	signal(SIGPIPE, SIG_IGN);
+	w->n = (o->conns - id + o->workers - 1) / o->workers;
+	need = w->n + 32;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)need) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		if (rl.rlim_cur < (rlim_t)need) {
+			char m[160];
+
+			snprintf(m, sizeof(m), "worker %d needs %ld fds, the limit is %llu",
+				 id, need, (unsigned long long)rl.rlim_cur);
+			gwb_worker_fatal(w, m);
+		}
+	}
+	w->nlobbies = gwb_nlobbies(o);
+	w->conns = calloc((size_t)w->n + 1, sizeof(gwb_conn_t));
+	w->pubs = calloc((size_t)w->n + 1, sizeof(uint32_t));
+	w->lobby_pub = calloc((size_t)w->nlobbies + 1, sizeof(uint32_t));
+	w->lobby_healthy = calloc((size_t)w->nlobbies + 1, sizeof(uint32_t));
+	w->rx = malloc(RX_SHARED);
+	w->auth = gw_auth_create(o->secret, strlen(o->secret), 0);
+	if (!w->conns || !w->pubs || !w->lobby_pub || !w->lobby_healthy || !w->rx)
+		gwb_worker_fatal(w, "out of memory");
+	if (!w->auth)
+		gwb_worker_fatal(w, "the JWT secret is refused (at least 32 bytes)");
+	for (i = 0; i < GWB_H__COUNT; i++)
+		gwb_hist_init(&w->h[i]);
+	gwb_ws_accept_for(GWB_WS_KEY, w->accept);
+	w->rng = mix64(o->seed ^ (uint64_t)(id + 1));
+	w->mask_state = (uint32_t)w->rng | 1;
+	w->conn_rate = o->connect_rate / o->workers;
+	setup_slots(w);
+	setup_pad(w);
+
+	cfg = event_config_new();
+	event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
+	w->base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	if (!w->base)
+		gwb_worker_fatal(w, "cannot create an event base");
+	hs.tv_sec = (time_t)o->handshake_timeout;
+	hs.tv_usec = (suseconds_t)((o->handshake_timeout - (double)hs.tv_sec) * 1e6);
+	w->hs_tv = event_base_init_common_timeout(w->base, &hs);
+	w->close_tv = event_base_init_common_timeout(w->base, &cl);
+	w->cmd_ev = event_new(w->base, cmd_fd, EV_READ | EV_PERSIST, on_cmd, w);
+	w->tick_ev = event_new(w->base, -1, EV_PERSIST, on_tick, w);
+	w->stats_ev = event_new(w->base, -1, EV_PERSIST, on_stats, w);
+	w->pub_ev = event_new(w->base, -1, 0, on_publish, w);
+	w->slow_ev = event_new(w->base, -1, 0, on_slow, w);
+	if (!w->cmd_ev || !w->tick_ev || !w->stats_ev || !w->pub_ev || !w->slow_ev)
+		gwb_worker_fatal(w, "cannot create events");
+	event_add(w->cmd_ev, NULL);
+	event_add(w->stats_ev, &half);
+
+	event_base_dispatch(w->base);
+
+	on_stats(-1, 0, w);
+	event_free(w->cmd_ev);
+	event_free(w->tick_ev);
+	event_free(w->stats_ev);
+	event_free(w->pub_ev);
+	event_free(w->slow_ev);
+	event_base_free(w->base);
+	gw_auth_free(w->auth);
+	free(w->conns);
+	free(w->pubs);
+	free(w->lobby_pub);
+	free(w->lobby_healthy);
+	free(w->rx);
+	free(w->pad);
+	free(w);
 	return 0;
 }
-
-/* Returns 0, or -1 when the connection must end (c->end says why). */
-static int on_frame(worker_t *w, conn_t *c, const gwb_frame_t *f, uint64_t now)
-{
-	switch (f->opcode) {
-	case GWB_WS_TEXT:
-		if (!f->fin)
-			c->flags |= CF_INFRAG;
-		return on_text(w, c, f->payload, (size_t)f->len, now);
-	case GWB_WS_CONT:
-		if (f->fin)
-			c->flags &= (uint8_t)~CF_INFRAG;
-		return 0;
-	case GWB_WS_PING:
-		w->c.pings++;
-		return send_frame(w, c, GWB_WS_PONG, f->payload,
-				  f->len > 125 ? 125 : (size_t)f->len);
-	case GWB_WS_PONG:
-		return 0;
-	case GWB_WS_CLOSE: {
-		unsigned code = f->len >= 2 ? (unsigned)f->payload[0] << 8 | f->payload[1]
-					    : 1005;
-
-		c->close_code = (uint16_t)code;
-		w->c.closes[gwb_close_index(code)]++;
-		if (c->state != CS_CLOSING) {
-			uint8_t echo[2] = { (uint8_t)(code >> 8), (uint8_t)code };
-
-			/* Answer the close; the socket goes right after. */
-			send_frame(w, c, GWB_WS_CLOSE, echo, code == 1005 ? 0 : 2);
-			c->end = END_CLOSE_FRAME;
-		} else {
-			c->end = END_LEFT;
-		}
-		return -1;
-	}
-	default:
-		w->c.other++;
-		return 0;
-	}
-}
-
-/*
- * Consumes what it can of `buf` (the response head, then frames). Returns
- * the bytes consumed, or -1 to end the connection.
- */
-static long process(worker_t *w, conn_t *c, uint8_t *buf, size_t len, uint64_t now)
-{
-	size_t off = 0;
-	gwb_frame_t f;
-
-	if (c->state == CS_UPGRADING) {
-		uint8_t *e = memmem(buf, len, "\r\n\r\n", 4);
-
-		if (!e) {
-			if (len > MAX_HEAD) {
-				c->end = END_UPGRADE;
-				return -1;
-			}
-			return 0;
-		}
-		off = (size_t)(e - buf) + 4;
-		if (gwb_ws_check_response((char *)buf, off, w->accept) != 0) {
-			c->end = END_UPGRADE;
-			return -1;
-		}
-		w->c.upgraded++;
-		gwb_hist_add(&w->h[GWB_H_UPGRADE], now - c->t0);
-		c->state = CS_ADMITTING;
-	}
-	while (off < len) {
-		int r = gwb_ws_parse(buf + off, len - off, MAX_FRAME, &f, NULL);
-
-		if (r == 0)
-			break;
-		if (r < 0) {
-			c->end = END_PROTOCOL;
-			return -1;
-		}
-		if (on_frame(w, c, &f, now) < 0) {
-			if (!c->end)
-				c->end = END_EOF;
-			return -1;
-		}
-		off += f.frame_len;
-	}
-	return (long)off;
-}
-
-static void conn_read(worker_t *w, conn_t *c)
-{
-	uint8_t *buf;
-	size_t have = 0, cap;
-	ssize_t n;
-	long used;
-	uint64_t now;
-
-	if (c->rbuf) {
-		if (c->rcap - c->rlen < 16384) {
-			size_t ncap = (size_t)c->rcap * 2 + 16384;
-			uint8_t *nb = realloc(c->rbuf, ncap);
-
-			if (!nb) {
-				conn_end(w, c, END_PROTOCOL);
-				return;
-			}
-			c->rbuf = nb;
-			c->rcap = (uint32_t)ncap;
-		}
-		buf = c->rbuf;
-		have = c->rlen;
-		cap = c->rcap;
-	} else {
-		buf = w->rx;
-		cap = RX_SHARED;
-	}
-	n = read(c->fd, buf + have, cap - have);
-	if (n <= 0) {
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-			return;
-		if (c->state == CS_CLOSING)
-			conn_end(w, c, END_LEFT);
-		else
-			conn_end(w, c, c->state < CS_OPEN ? END_UPGRADE : END_EOF);
-		if (c->state == CS_DONE && c->end == END_EOF)
-			w->c.eof++;
-		return;
-	}
-	now = gwb_now_ns();
-	w->c.bytes_in += (uint64_t)n;
-	have += (size_t)n;
-	used = process(w, c, buf, have, now);
-	if (used < 0) {
-		conn_end(w, c, (end_t)c->end);
-		return;
-	}
-	have -= (size_t)used;
-	if (!have) {
-		free(c->rbuf);
-		c->rbuf = NULL;
-		c->rlen = c->rcap = 0;
-	} else if (buf == c->rbuf) {
-		memmove(c->rbuf, c->rbuf + used, have);
-		c->rlen = (uint32_t)have;
-	} else {
-		c->rcap = (uint32_t)(have < 4096 ? 4096 : have * 2);
-		c->rbuf = malloc(c->rcap);
-		if (!c->rbuf) {
-			conn_end(w, c, END_PROTOCOL);
-			return;
-		}
-		memcpy(c->rbuf, buf + used, have);
-		c->rlen = (uint32_t)have;
-	}
-}
-
