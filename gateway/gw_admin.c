@@ -214,11 +214,8 @@ static void on_user_nodes(void *ud, redisReply *r)
 	}
 	for (i = 0; i < r->elements; i++) {
 		const char *c = r->element[i]->str;
-		size_t len = r->element[i]->len, nl = len, dup = 0;
+		size_t nl = gw_conn_id_node_len(c, r->element[i]->len), dup = 0;
 
-		while (nl > 0 && c[nl - 1] != '.')
-			nl--;
-		nl = nl ? nl - 1 : 0;
 		if (op->conn[0] && strcmp(op->conn, c) != 0)
 			continue;
 		if (nl == mine && memcmp(c, me, nl) == 0)
@@ -251,11 +248,8 @@ static void to_user(gw_node_t *node, struct evhttp_request *req, const char *use
 	user_op_t *op;
 	size_t local;
 
-	if (conn) {
-		const char *dot = strrchr(conn, '.');
-
-		id = dot ? strtoull(dot + 1, NULL, 16) : 0;
-	}
+	if (conn)
+		id = gw_conn_id_counter(conn, strlen(conn));
 	local = frame ? gw_router_deliver_user(node, user, strlen(user), frame)
 		      : gw_router_kick(node, user, strlen(user), id, GW_CLOSE_KICKED);
 	if (!node->cluster) {
@@ -340,7 +334,7 @@ static void api_post(gw_node_t *node, struct evhttp_request *req, const char *wh
 		}
 		if ((l = gw_registry_lobby(node->reg, lobby, strlen(lobby))))
 			gw_router_deliver_lobby(node, l, frame, 0);
-		if (node->cluster && gw_cluster_publish_frame(node->cluster, lobby, NULL, frame))
+		if (node->cluster && gw_cluster_publish_frame(node->cluster, lobby, frame))
 			reply_error(req, 503, "unavailable", "the cluster could not be reached");
 		else
 			reply_json(req, 200, "{\"ok\":true}");
@@ -356,7 +350,7 @@ static void api_post(gw_node_t *node, struct evhttp_request *req, const char *wh
 		a[0] = node;
 		a[1] = frame;
 		gw_registry_each_lobby(node->reg, deliver_lobby_cb, a);
-		if (node->cluster && gw_cluster_publish_frame(node->cluster, NULL, NULL, frame))
+		if (node->cluster && gw_cluster_publish_frame(node->cluster, NULL, frame))
 			reply_error(req, 503, "unavailable", "the cluster could not be reached");
 		else
 			reply_json(req, 200, "{\"ok\":true}");
@@ -405,7 +399,7 @@ static void on_lookup(void *ud, redisReply *r)
 	}
 	arr = json_array();
 	for (i = 0; i + 1 < r->elements; i += 2) {
-		const char *conn = r->element[i]->str, *dot = strrchr(conn, '.');
+		const char *conn = r->element[i]->str;
 		json_t *e = lk->lobby ? json_object()
 				      : json_loads(r->element[i + 1]->str, 0, NULL);
 
@@ -414,7 +408,8 @@ static void on_lookup(void *ud, redisReply *r)
 			continue;
 		}
 		json_object_set_new(e, "connection_id", json_string(conn));
-		json_object_set_new(e, "node", json_stringn(conn, dot ? (size_t)(dot - conn) : 0));
+		json_object_set_new(e, "node", json_stringn(conn, gw_conn_id_node_len(
+							     conn, r->element[i]->len)));
 		if (lk->lobby)
 			json_object_set_new(e, "user", json_string(r->element[i + 1]->str));
 		json_array_append_new(arr, e);

@@ -51,19 +51,12 @@ int gw_cluster__script(gw_cluster_t *c, int idx, gw_redis_reply_fn cb, void *ud,
 	return gw_redis_script(c->redis, (size_t)idx, cb, ud, 1, argc + 1, args, lens);
 }
 
-void gw_cluster__conn_id(const gw_cluster_t *c, uint64_t id, char *out)
+int gw_cluster__is_local(const gw_cluster_t *c, const char *conn, size_t len)
 {
-	snprintf(out, GW_CONN_ID_MAX, "%s.%llx", c->node->cfg->node_id,
-		 (unsigned long long)id);
-}
+	const char *me = c->node->cfg->node_id;
+	size_t nl = gw_conn_id_node_len(conn, len);
 
-size_t gw_cluster__node_part(const char *conn, size_t len)
-{
-	size_t i = len;
-
-	while (i > 0 && conn[i - 1] != '.')
-		i--;
-	return i ? i - 1 : 0;
+	return nl == strlen(me) && memcmp(conn, me, nl) == 0;
 }
 
 /* --- admission ------------------------------------------------------------------ */
@@ -97,11 +90,10 @@ static void kick_remote(gw_cluster_t *c, const char *conn, size_t len,
 			const char *user)
 {
 	char ch[CH_MAX];
-	size_t nl = gw_cluster__node_part(conn, len);
+	size_t nl = gw_conn_id_node_len(conn, len);
 	gw_envelope_t e = { .type = GW_ENV_KICK };
 
-	if (nl == strlen(c->node->cfg->node_id) &&
-	    memcmp(conn, c->node->cfg->node_id, nl) == 0)
+	if (gw_cluster__is_local(c, conn, len))
 		return; /* ours: the router closes local ones itself */
 	snprintf(ch, sizeof(ch), "%s:ch:node:%.*s", c->prefix, (int)nl, conn);
 	e.user = user;
@@ -176,7 +168,7 @@ static int cluster_admit(void *impl, const gw_admit_req_t *req,
 	a->c = c;
 	a->done = done;
 	a->conn_id = req->conn_id;
-	gw_cluster__conn_id(c, req->conn_id, a->conn);
+	gw_conn_id_format(c->node->cfg->node_id, req->conn_id, a->conn);
 	memcpy(a->user, req->user, req->user_len);
 	memcpy(a->lobby, req->lobby, req->lobby_len);
 	snprintf(max_total, sizeof(max_total), "%ld", cfg->max_connections);
@@ -210,7 +202,7 @@ static void cluster_release(void *impl, const gw_admit_req_t *req)
 	if (!gw_redis_ready(c->redis) || req->user_len > GW_AUTH_SUB_MAX ||
 	    req->lobby_len > GW_LOBBY_MAX)
 		return; /* on_ready's restore drops what we could not release */
-	gw_cluster__conn_id(c, req->conn_id, conn);
+	gw_conn_id_format(c->node->cfg->node_id, req->conn_id, conn);
 	memcpy(user, req->user, req->user_len);
 	user[req->user_len] = '\0';
 	memcpy(lobby, req->lobby, req->lobby_len);
@@ -332,7 +324,7 @@ static int restore_one(gw_member_t *m, void *ud)
 
 	if (!m->lobby || s->state != GW_SS_OPEN)
 		return 0;
-	gw_cluster__conn_id(r->c, m->id, r->strs[r->n][0]);
+	gw_conn_id_format(r->c->node->cfg->node_id, m->id, r->strs[r->n][0]);
 	snprintf(r->strs[r->n][1], GW_CONN_ID_MAX, "%llu", (unsigned long long)s->since_ms);
 	r->argv[r->argc++] = r->strs[r->n][0];
 	r->argv[r->argc++] = m->user->name;

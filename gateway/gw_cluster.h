@@ -18,15 +18,18 @@ void gw_cluster_free(gw_cluster_t *c);
 /* The admission implementation backed by the Redis script. */
 gw_admission_t *gw_cluster_admission(gw_cluster_t *c);
 
-void gw_cluster_presence_join(gw_cluster_t *c, gw_session_t *s);
-void gw_cluster_presence_leave(gw_cluster_t *c, gw_session_t *s,
-			       const char *reason);
+/*
+ * `s` joined / is leaving its lobby. `event` is the presence frame already
+ * encoded for local members (NULL with --presence-events=false); it is
+ * published as is, never encoded twice.
+ */
+void gw_cluster_presence_join(gw_cluster_t *c, gw_session_t *s, gw_buf_t *event);
+void gw_cluster_presence_leave(gw_cluster_t *c, gw_session_t *s, gw_buf_t *event);
 /* Answers `s` from Redis; GW_OK if it will, an error to answer locally. */
 int gw_cluster_presence_query(gw_cluster_t *c, gw_session_t *s);
 
 /* Publishes an encoded lobby frame to the other nodes serving the lobby. */
-void gw_cluster_publish_lobby(gw_cluster_t *c, gw_lobby_t *l, const char *from,
-			      gw_buf_t *frame);
+void gw_cluster_publish_lobby(gw_cluster_t *c, gw_lobby_t *l, gw_buf_t *frame);
 /*
  * Delivers an encoded direct frame to `to` on other nodes; replies
  * user_offline to `from` (by id) when nobody has it.
@@ -54,8 +57,7 @@ gw_redis_t *gw_cluster_redis(const gw_cluster_t *c);
 int gw_cluster_command(gw_cluster_t *c, void (*cb)(void *ud, struct redisReply *r),
 		       void *ud, int argc, const char **argv);
 /* Publishes `frame` to a lobby's channel, or (lobby NULL) to every node. */
-int gw_cluster_publish_frame(gw_cluster_t *c, const char *lobby, const char *user,
-			     gw_buf_t *frame);
+int gw_cluster_publish_frame(gw_cluster_t *c, const char *lobby, gw_buf_t *frame);
 /* A message for `user` (or a kick, of one conn if given) to one node. */
 int gw_cluster_publish_node(gw_cluster_t *c, const char *node, size_t node_len,
 			    int kick, const char *user, const char *conn,

@@ -26,7 +26,6 @@ typedef struct {
 struct gw_cluster {
 	gw_node_t *node;
 	gw_redis_t *redis;
-	gw_admission_t *admission;
 	char prefix[72];      /* "{P}" */
 	char total_key[96];
 	char node_ch[CH_MAX];
@@ -41,9 +40,8 @@ struct gw_cluster {
 /* Runs script `idx` with KEYS[1] = {P}:total and `argv` as ARGV. */
 int gw_cluster__script(gw_cluster_t *c, int idx, gw_redis_reply_fn cb, void *ud,
 		       int argc, const char **argv);
-void gw_cluster__conn_id(const gw_cluster_t *c, uint64_t id, char *out);
-/* The node of a connection id: the length of the part before the last dot. */
-size_t gw_cluster__node_part(const char *conn, size_t len);
+/* Whether connection id `conn` belongs to this node. */
+int gw_cluster__is_local(const gw_cluster_t *c, const char *conn, size_t len);
 void gw_cluster__lobby_channel(const gw_cluster_t *c, const char *lobby, char *out);
 /* Stamps version and origin, encodes and publishes `e` on `channel`. */
 void gw_cluster__publish_env(gw_cluster_t *c, const char *channel, gw_envelope_t *e);

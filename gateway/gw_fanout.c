@@ -51,41 +51,26 @@ void gw_cluster__publish_lobby_frame(gw_cluster_t *c, const char *lobby, uint64_
 
 /* --- presence ------------------------------------------------------------------- */
 
-void gw_cluster_presence_join(gw_cluster_t *c, gw_session_t *s)
+void gw_cluster_presence_join(gw_cluster_t *c, gw_session_t *s, gw_buf_t *event)
 {
 	gw_lobby_t *l = s->m.lobby;
-	char ch[CH_MAX], id[GW_CONN_ID_MAX];
-	gw_buf_t *b;
+	char ch[CH_MAX];
 
 	if (l->count == 1) {
 		gw_cluster__lobby_channel(c, l->name, ch);
 		gw_redis_subscribe(c->redis, ch);
 	}
-	if (!c->node->cfg->presence_events)
-		return;
-	b = gw_proto_presence_event(1, l->name, s->m.user->name,
-				    gw_session_id_str(s, id), NULL);
-	if (b) {
-		gw_cluster__publish_lobby_frame(c, l->name, ++l->seq, b);
-		gw_buf_unref(b);
-	}
+	if (event)
+		gw_cluster__publish_lobby_frame(c, l->name, ++l->seq, event);
 }
 
-void gw_cluster_presence_leave(gw_cluster_t *c, gw_session_t *s,
-			       const char *reason)
+void gw_cluster_presence_leave(gw_cluster_t *c, gw_session_t *s, gw_buf_t *event)
 {
 	gw_lobby_t *l = s->m.lobby;
-	char ch[CH_MAX], id[GW_CONN_ID_MAX];
-	gw_buf_t *b;
+	char ch[CH_MAX];
 
-	if (c->node->cfg->presence_events) {
-		b = gw_proto_presence_event(0, l->name, s->m.user->name,
-					    gw_session_id_str(s, id), reason);
-		if (b) {
-			gw_cluster__publish_lobby_frame(c, l->name, ++l->seq, b);
-			gw_buf_unref(b);
-		}
-	}
+	if (event)
+		gw_cluster__publish_lobby_frame(c, l->name, ++l->seq, event);
 	if (l->count == 1) {
 		/* The last local member: stop listening, forget the sequences. */
 		gw_cluster__lobby_channel(c, l->name, ch);
@@ -166,10 +151,8 @@ int gw_cluster_presence_query(gw_cluster_t *c, gw_session_t *s)
 
 /* --- fan-out ---------------------------------------------------------------------- */
 
-void gw_cluster_publish_lobby(gw_cluster_t *c, gw_lobby_t *l, const char *from,
-			      gw_buf_t *frame)
+void gw_cluster_publish_lobby(gw_cluster_t *c, gw_lobby_t *l, gw_buf_t *frame)
 {
-	GW_UNUSED(from);
 	gw_cluster__publish_lobby_frame(c, l->name, ++l->seq, frame);
 }
 
@@ -185,8 +168,7 @@ static void on_locate(void *ud, redisReply *reply)
 {
 	direct_t *d = ud;
 	gw_cluster_t *c = d->c;
-	const char *me = c->node->cfg->node_id;
-	size_t i, sent = 0, mine = strlen(me);
+	size_t i, sent = 0;
 	gw_member_t *m;
 
 	if (reply && reply->type == REDIS_REPLY_ARRAY) {
@@ -198,13 +180,13 @@ static void on_locate(void *ud, redisReply *reply)
 
 			if (e->type != REDIS_REPLY_STRING)
 				continue;
-			nl = gw_cluster__node_part(e->str, e->len);
-			if (nl == mine && memcmp(e->str, me, nl) == 0) {
+			nl = gw_conn_id_node_len(e->str, e->len);
+			if (gw_cluster__is_local(c, e->str, e->len)) {
 				sent++; /* delivered locally already */
 				continue;
 			}
 			for (j = 0; j < i && !dup; j++)
-				dup = gw_cluster__node_part(reply->element[j]->str, reply->element[j]->len) == nl &&
+				dup = gw_conn_id_node_len(reply->element[j]->str, reply->element[j]->len) == nl &&
 				      memcmp(reply->element[j]->str, e->str, nl) == 0;
 			sent++;
 			if (dup)
@@ -370,17 +352,8 @@ void gw_cluster__on_message(void *ud, const char *channel, size_t clen,
 	} else if (e.type == GW_ENV_MSG && e.lobby_len) {
 		on_lobby_msg(c, &e);
 	} else if (e.type == GW_ENV_KICK && e.user_len) {
-		uint64_t id = 0;
-		size_t nl = e.conn_len ? gw_cluster__node_part(e.conn, e.conn_len) : 0;
+		uint64_t id = e.conn_len ? gw_conn_id_counter(e.conn, e.conn_len) : 0;
 
-		if (e.conn_len && nl + 1 < e.conn_len) {
-			char hex[24];
-			size_t hl = GW_MIN(e.conn_len - nl - 1, sizeof(hex) - 1);
-
-			memcpy(hex, e.conn + nl + 1, hl);
-			hex[hl] = '\0';
-			id = strtoull(hex, NULL, 16);
-		}
 		gw_router_kick(c->node, e.user, e.user_len, id,
 			       e.reason_len == 8 && memcmp(e.reason, "replaced", 8) == 0
 				       ? GW_CLOSE_REPLACED : GW_CLOSE_KICKED);
@@ -388,8 +361,7 @@ void gw_cluster__on_message(void *ud, const char *channel, size_t clen,
 	gw_envelope_clear(&e);
 }
 
-int gw_cluster_publish_frame(gw_cluster_t *c, const char *lobby, const char *user,
-			     gw_buf_t *frame)
+int gw_cluster_publish_frame(gw_cluster_t *c, const char *lobby, gw_buf_t *frame)
 {
 	char ch[CH_MAX];
 	gw_envelope_t e = { .type = GW_ENV_MSG };
@@ -402,9 +374,6 @@ int gw_cluster_publish_frame(gw_cluster_t *c, const char *lobby, const char *use
 		gw_cluster__lobby_channel(c, lobby, ch);
 		e.lobby = lobby;
 		e.lobby_len = strlen(lobby);
-	} else if (user) {
-		/* to every node: the caller picked the node channel */
-		return GW_EINVAL;
 	} else {
 		snprintf(ch, sizeof(ch), "%s", c->cluster_ch);
 	}

@@ -6,34 +6,41 @@
 #include "gw_protocol.h"
 #include "gw_router.h"
 
-static void event_local(gw_node_t *node, gw_session_t *s, int join,
-			const char *reason)
+/*
+ * One presence frame per event: delivered to the local members, and the
+ * same buffer published to the other nodes.
+ */
+static gw_buf_t *event_frame(gw_node_t *node, gw_session_t *s, int join,
+			     const char *reason)
 {
 	char id[GW_CONN_ID_MAX];
 	gw_buf_t *b;
 
 	if (!node->cfg->presence_events)
-		return;
+		return NULL;
 	b = gw_proto_presence_event(join, s->m.lobby->name, s->m.user->name,
 				    gw_session_id_str(s, id), reason);
-	if (!b)
-		return;
-	gw_router_deliver_lobby(node, s->m.lobby, b, s->m.id);
-	gw_buf_unref(b);
+	if (b)
+		gw_router_deliver_lobby(node, s->m.lobby, b, s->m.id);
+	return b;
 }
 
 void gw_presence_join(gw_node_t *node, gw_session_t *s)
 {
-	event_local(node, s, 1, NULL);
+	gw_buf_t *b = event_frame(node, s, 1, NULL);
+
 	if (node->cluster)
-		gw_cluster_presence_join(node->cluster, s);
+		gw_cluster_presence_join(node->cluster, s, b);
+	gw_buf_unref(b);
 }
 
 void gw_presence_leave(gw_node_t *node, gw_session_t *s, const char *reason)
 {
-	event_local(node, s, 0, reason);
+	gw_buf_t *b = event_frame(node, s, 0, reason);
+
 	if (node->cluster)
-		gw_cluster_presence_leave(node->cluster, s, reason);
+		gw_cluster_presence_leave(node->cluster, s, b);
+	gw_buf_unref(b);
 }
 
 gw_buf_t *gw_presence_local_reply(gw_node_t *node, gw_lobby_t *l)

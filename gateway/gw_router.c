@@ -292,7 +292,7 @@ static void on_broadcast(gw_session_t *s, const gw_client_msg_t *msg)
 	node->stats.broadcasts++;
 	/* Publish first: other nodes' receivers should not wait for our walk. */
 	if (node->cluster)
-		gw_cluster_publish_lobby(node->cluster, s->m.lobby, s->m.user->name, b);
+		gw_cluster_publish_lobby(node->cluster, s->m.lobby, b);
 	gw_router_deliver_lobby(node, s->m.lobby, b, msg->echo ? 0 : s->m.id);
 	gw_buf_unref(b);
 }

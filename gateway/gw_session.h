@@ -106,6 +106,15 @@ struct gw_session {
 char *gw_session_id_str(const gw_session_t *s, char *buf);
 
 /*
+ * Connection ids as text everywhere (Redis, envelopes, the API): "NODE.HEX".
+ * gw_conn_id_format writes one (GW_CONN_ID_MAX bytes); the other two read
+ * the node part's length and the counter (0 if there is none) back.
+ */
+char *gw_conn_id_format(const char *node_id, uint64_t id, char *buf);
+size_t gw_conn_id_node_len(const char *conn, size_t len);
+uint64_t gw_conn_id_counter(const char *conn, size_t len);
+
+/*
  * Queues a reference to `b` (the caller keeps its own). When the queue
  * would pass --send-queue-max or --send-queue-bytes the session is closed
  * as a slow consumer and GW_EFULL returned. Frames for a closing session
