@@ -250,8 +250,10 @@ static void to_user(gw_node_t *node, struct evhttp_request *req, const char *use
 
 	if (conn)
 		id = gw_conn_id_counter(conn, strlen(conn));
-	local = frame ? gw_router_deliver_user(node, user, strlen(user), frame)
-		      : gw_router_kick(node, user, strlen(user), id, GW_CLOSE_KICKED);
+	/* A connection_id that is not one (id 0) matches nothing, never "all". */
+	local = frame  ? gw_router_deliver_user(node, user, strlen(user), frame)
+		: conn && !id ? 0
+		: gw_router_kick(node, user, strlen(user), id, GW_CLOSE_KICKED);
 	if (!node->cluster) {
 		gw_buf_unref(frame);
 		if (!local) {

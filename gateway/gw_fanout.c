@@ -354,9 +354,11 @@ void gw_cluster__on_message(void *ud, const char *channel, size_t clen,
 	} else if (e.type == GW_ENV_KICK && e.user_len) {
 		uint64_t id = e.conn_len ? gw_conn_id_counter(e.conn, e.conn_len) : 0;
 
-		gw_router_kick(c->node, e.user, e.user_len, id,
-			       e.reason_len == 8 && memcmp(e.reason, "replaced", 8) == 0
-				       ? GW_CLOSE_REPLACED : GW_CLOSE_KICKED);
+		/* A malformed connection id kicks nobody (0 would mean all). */
+		if (!e.conn_len || id)
+			gw_router_kick(c->node, e.user, e.user_len, id,
+				       e.reason_len == 8 && memcmp(e.reason, "replaced", 8) == 0
+					       ? GW_CLOSE_REPLACED : GW_CLOSE_KICKED);
 	}
 	gw_envelope_clear(&e);
 }

@@ -237,6 +237,10 @@ def test_kick_one_connection_id(gateway):
         a2 = await gw.join("chess", "alice")
         a3 = await gw.join("go", "alice")
         assert len({a1.conn_id, a2.conn_id, a3.conn_id}) == 3
+        # A connection id that is not one kicks nobody.
+        assert_error(gw.admin.post("/api/kick", {"user": "alice",
+                                                 "connection_id": "bogus"}),
+                     404, "not_found")
         gw.admin.ok("POST", "/api/kick",
                     {"user": "alice", "connection_id": a2.conn_id})
         await a2.expect_close(4009, "kicked")
