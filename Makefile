@@ -14,7 +14,7 @@ CC       ?= cc
 OPT      ?= -O2 -g
 SAN      ?=
 
-LWS_PREFIX := $(abspath build/lws)
+LWS_PREFIX ?= $(abspath build/lws)
 PKG_CONFIG := PKG_CONFIG_PATH=$(LWS_PREFIX)/lib/pkgconfig:$$PKG_CONFIG_PATH pkg-config
 
 PKGS     := libevent hiredis msgpack jansson openssl zlib libcap
@@ -50,7 +50,7 @@ all: $(BUILD)/bin/gateway $(TOOLS)
 
 # --- dependencies --------------------------------------------------------
 deps: $(DEPS_STAMP)
-$(DEPS_STAMP): deploy/install-deps.sh deploy/build-lws.sh
+$(DEPS_STAMP): deploy/install-deps.sh deploy/build-lws.sh deploy/lws-fetch.sh $(wildcard deploy/lws-patches/*.patch)
 	@deploy/install-deps.sh
 	@deploy/build-lws.sh $(LWS_PREFIX)
 	@mkdir -p $(@D) && touch $@
