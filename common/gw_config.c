@@ -13,6 +13,7 @@
  * longer matches the table.
  */
 #include "gw_config.h"
+#include "gw_redis_url.h"
 #include "gw_alloc.h"
 #include "gw_auth.h"
 #include "gw_log.h"
@@ -466,19 +467,12 @@ static int check_redis_prefix(const char *v)
 	return charset_ok(v, "_.:-", 64) ? GW_OK : GW_EINVAL;
 }
 
-/*
- * Only the scheme is checked here; the Redis link parses the rest when it
- * connects, and a second parser here could disagree with it.
- */
+/* The one URL grammar (gw_redis_url), so that start-up refuses what the link could not use. */
 static int check_redis_url(const char *v)
 {
-	if (!*v)
-		return GW_OK;
-	if (!strncmp(v, "redis://", 8) && v[8] && v[8] != '/')
-		return GW_OK;
-	if (!strncmp(v, "unix://", 7) && v[7] == '/' && v[8])
-		return GW_OK;
-	return GW_EINVAL;
+	gw_redis_url_t u;
+
+	return *v ? gw_redis_url_parse(v, &u, NULL, 0) : GW_OK;
 }
 
 /*

@@ -2,6 +2,7 @@
  * gw_redis.c — the Redis link state machine (see gw_redis.h).
  */
 #include "gw_redis.h"
+#include "gw_redis_url.h"
 #include "gw_alloc.h"
 #include "gw_log.h"
 #include "gw_map.h"
@@ -27,7 +28,7 @@ static const char *state_names[] = {
 
 struct gw_redis {
 	struct event_base *base;
-	char *host, *unix_path, *user, *pass;
+	gw_redis_url_t url;   /* host/port or unix path, credentials, db */
 	int port, db;
 	const char *const *scripts;
 	size_t nscripts;
@@ -93,53 +94,12 @@ static void set_state(gw_redis_t *r, gw_redis_state_t st)
 
 static int parse_url(gw_redis_t *r, const char *url, char *err, size_t errlen)
 {
-	const char *p, *at, *slash, *colon, *q;
+	char why[160];
+	int rc = gw_redis_url_parse(url, &r->url, why, sizeof(why));
 
-	if (strncmp(url, "unix://", 7) == 0) {
-		p = url + 7;
-		q = strchr(p, '?');
-		r->unix_path = gw_strndup(p, q ? (size_t)(q - p) : strlen(p));
-		if (q && strncmp(q, "?db=", 4) == 0)
-			r->db = atoi(q + 4);
-		if (!r->unix_path || !*r->unix_path) {
-			snprintf(err, errlen, "--redis %s: missing socket path", "unix://");
-			return GW_EINVAL;
-		}
-		return GW_OK;
-	}
-	if (strncmp(url, "redis://", 8) != 0) {
-		snprintf(err, errlen, "--redis must be redis://[user:pass@]host[:port][/db] or unix:///path");
-		return GW_EINVAL;
-	}
-	p = url + 8;
-	at = strrchr(p, '@');
-	if (at) {
-		colon = memchr(p, ':', (size_t)(at - p));
-		if (colon) {
-			if (colon > p)
-				r->user = gw_strndup(p, (size_t)(colon - p));
-			r->pass = gw_strndup(colon + 1, (size_t)(at - colon - 1));
-		} else {
-			r->pass = gw_strndup(p, (size_t)(at - p));
-		}
-		p = at + 1;
-	}
-	slash = strchr(p, '/');
-	colon = memchr(p, ':', slash ? (size_t)(slash - p) : strlen(p));
-	r->port = 6379;
-	if (colon) {
-		r->host = gw_strndup(p, (size_t)(colon - p));
-		r->port = atoi(colon + 1);
-	} else {
-		r->host = gw_strndup(p, slash ? (size_t)(slash - p) : strlen(p));
-	}
-	if (slash && slash[1])
-		r->db = atoi(slash + 1);
-	if (!r->host || !*r->host || r->port <= 0 || r->port > 65535 || r->db < 0) {
-		snprintf(err, errlen, "--redis: bad host, port or db in the URL");
-		return GW_EINVAL;
-	}
-	return GW_OK;
+	if (rc != GW_OK)
+		snprintf(err, errlen, "--redis: %s", why);
+	return rc;
 }
 
 /* --- connect sequence ------------------------------------------------------ */
@@ -190,15 +150,15 @@ static void on_script_loaded(redisAsyncContext *c, void *reply, void *priv)
 
 static void send_auth(gw_redis_t *r, redisAsyncContext *c)
 {
-	if (r->pass) {
-		if (r->user)
-			redisAsyncCommand(c, on_step, r, "AUTH %s %s", r->user, r->pass);
+	if (r->url.pass[0]) {
+		if (r->url.user[0])
+			redisAsyncCommand(c, on_step, r, "AUTH %s %s", r->url.user, r->url.pass);
 		else
-			redisAsyncCommand(c, on_step, r, "AUTH %s", r->pass);
+			redisAsyncCommand(c, on_step, r, "AUTH %s", r->url.pass);
 		r->steps_left++;
 	}
-	if (r->db) {
-		redisAsyncCommand(c, on_step, r, "SELECT %d", r->db);
+	if (r->url.db) {
+		redisAsyncCommand(c, on_step, r, "SELECT %d", r->url.db);
 		r->steps_left++;
 	}
 }
@@ -230,7 +190,7 @@ static void enter(gw_redis_t *r, gw_redis_state_t st)
 		r->ping_out = 0;
 		r->last_probe = r->probe_sent = gw_now_ms();
 		GW_LOG(GW_LOG_INFO, "redis_ready",
-		       GW_S("addr", r->unix_path ? r->unix_path : r->host),
+		       GW_S("addr", r->url.path[0] ? r->url.path : r->url.host),
 		       GW_I("subscriptions", gw_map_count(r->subs)));
 		if (r->ev.on_ready)
 			r->ev.on_ready(r->ud);
@@ -296,8 +256,8 @@ static void on_disconnect(const redisAsyncContext *c, int status)
 
 static redisAsyncContext *open_ctx(gw_redis_t *r)
 {
-	redisAsyncContext *c = r->unix_path ? redisAsyncConnectUnix(r->unix_path)
-					    : redisAsyncConnect(r->host, r->port);
+	redisAsyncContext *c = r->url.path[0] ? redisAsyncConnectUnix(r->url.path)
+					     : redisAsyncConnect(r->url.host, r->url.port);
 
 	if (!c)
 		return NULL;
@@ -687,9 +647,6 @@ void gw_redis_free(gw_redis_t *r)
 	}
 	gw_free(r->shas);
 	gw_free(r->probe_channel);
-	gw_free(r->host);
-	gw_free(r->unix_path);
-	gw_free(r->user);
-	gw_free(r->pass);
+	explicit_bzero(&r->url, sizeof(r->url)); /* the password */
 	gw_free(r);
 }

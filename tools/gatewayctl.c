@@ -15,6 +15,7 @@
  */
 #include "gw_alloc.h"
 #include "gw_common.h"
+#include "gw_redis_url.h"
 
 #include <getopt.h>
 #include <hiredis/hiredis.h>
@@ -45,11 +46,6 @@ typedef struct ctl {
 	json_t *nodes;      /* {P}:nodes as rows {id, lease_expires, status} */
 	json_t *live;       /* the live node ids, as an object's keys */
 } ctl_t;
-
-struct redis_addr {
-	char host[256], path[256], user[128], pass[256];
-	int port, db;
-};
 
 enum opt_type { O_STR, O_FLAG, O_LONG, O_HELP };
 
@@ -109,66 +105,6 @@ static int parse_int(const char *s, long lo, long hi, long *out)
 	return GW_OK;
 }
 
-/* Copies [s, s+n) into dst of cap bytes; GW_ETOOBIG if it does not fit. */
-static int cut(char *dst, size_t cap, const char *s, size_t n)
-{
-	if (n >= cap)
-		return GW_ETOOBIG;
-	memcpy(dst, s, n);
-	dst[n] = '\0';
-	return GW_OK;
-}
-
-/*
- * redis://[user:pass@]host[:port][/db] or unix:///path[?db=N]. As with
- * redis-cli, userinfo without a colon is a password. Userinfo ends at the
- * last '@' and the user at the first ':', so a password may hold either.
- */
-static int parse_url(const char *url, struct redis_addr *a)
-{
-	const char *s, *end, *at, *col;
-	long v = 0;
-
-	memset(a, 0, sizeof(*a));
-	a->port = 6379;
-	if (!strncmp(url, "unix:///", 8)) {
-		end = url + 7 + strcspn(url + 7, "?");
-		if (*end && (strncmp(end, "?db=", 4) || parse_int(end + 4, 0, 1 << 20, &v)))
-			return GW_EINVAL;
-		a->db = (int)v;
-		return cut(a->path, sizeof(a->path), url + 7, (size_t)(end - url - 7));
-	}
-	if (strncmp(url, "redis://", 8))
-		return GW_EINVAL;
-	s = url + 8;
-	end = s + strcspn(s, "/");
-	if ((at = memrchr(s, '@', (size_t)(end - s)))) {
-		col = memchr(s, ':', (size_t)(at - s));
-		if (col && cut(a->user, sizeof(a->user), s, (size_t)(col - s)))
-			return GW_EINVAL;
-		s = col ? col + 1 : s;
-		if (cut(a->pass, sizeof(a->pass), s, (size_t)(at - s)))
-			return GW_EINVAL;
-		s = at + 1;
-	}
-	col = memchr(s, ':', (size_t)(end - s));
-	if (cut(a->host, sizeof(a->host), s, (size_t)((col ? col : end) - s)) || !a->host[0])
-		return GW_EINVAL;
-	if (col) {
-		char port[8];
-
-		if (cut(port, sizeof(port), col + 1, (size_t)(end - col - 1)) ||
-		    parse_int(port, 1, 65535, &v))
-			return GW_EINVAL;
-		a->port = (int)v;
-	}
-	v = 0;
-	if (*end && end[1] && parse_int(end + 1, 0, 1 << 20, &v))
-		return GW_EINVAL;
-	a->db = (int)v;
-	return GW_OK;
-}
-
 /*
  * Sends one command and checks the reply's type (nil passes for a string).
  * Returns the reply, which the caller frees (freeReplyObject), or NULL
@@ -194,7 +130,7 @@ static redisReply *ctl_redis(ctl_t *c, int type, const char *fmt, ...)
 }
 
 /* Connects, then sends AUTH and SELECT if the URL asks; one failure path. */
-static int ctl_connect(ctl_t *c, const struct redis_addr *a)
+static int ctl_connect(ctl_t *c, const gw_redis_url_t *a)
 {
 	struct timeval tv = { 2, 0 }, cmd_tv = { 10, 0 };
 	int auth = a->user[0] || a->pass[0];
@@ -794,7 +730,8 @@ int main(int argc, char **argv)
 {
 	ctl_t c = { .url = "redis://127.0.0.1:6379", .prefix = "gw", .from = "gatewayctl" };
 	const struct ctl_cmd *cmd;
-	struct redis_addr addr;
+	gw_redis_url_t addr;
+	char why[200];
 	unsigned seen = 0;
 	json_t *doc;
 	int first, rc;
@@ -803,9 +740,8 @@ int main(int argc, char **argv)
 	if ((first = parse_opts(&c, argc, argv, &seen)) < 0 ||
 	    !(cmd = check_args(&c, argc - first, argv + first, seen)))
 		return CTL_EXIT_USAGE;
-	if (parse_url(c.url, &addr)) {
-		fprintf(stderr, "gatewayctl: bad Redis URL '%s': want redis://[user:pass@]"
-			"host:port[/db] or unix:///path[?db=N]\n", c.url);
+	if (gw_redis_url_parse(c.url, &addr, why, sizeof(why))) {
+		fprintf(stderr, "gatewayctl: %s\n", why);
 		return CTL_EXIT_USAGE;
 	}
 	c.now = (int64_t)gw_wall_ms();

@@ -6,6 +6,8 @@
  * phases or once a progress interval.
  */
 #include "gwbench.h"
+#include "gw_common.h"
+#include "gw_redis_url.h"
 
 #include <hiredis/hiredis.h>
 #include <jansson.h>
@@ -88,23 +90,40 @@ void gwb_machine_snap(gwb_cpu_snap_t *s)
 
 redisContext *gwb_redis_open(const char *url)
 {
-	char host[128];
-	int port = 6379;
-	const char *p = url;
 	struct timeval tv = { 3, 0 };
+	gw_redis_url_t a;
 	redisContext *r;
+	redisReply *rep = NULL;
+	int ok = 1;
 
-	if (strncmp(p, "redis://", 8) == 0)
-		p += 8;
-	if (sscanf(p, "%127[^:/]:%d", host, &port) < 1)
+	if (gw_redis_url_parse(url, &a, NULL, 0) != GW_OK)
 		return NULL;
-	r = redisConnectWithTimeout(host, port, tv);
+	r = a.path[0] ? redisConnectUnixWithTimeout(a.path, tv)
+		      : redisConnectWithTimeout(a.host, a.port, tv);
 	if (!r || r->err) {
 		if (r)
 			redisFree(r);
 		return NULL;
 	}
 	redisSetTimeout(r, tv);
+	if (a.pass[0])
+		rep = a.user[0] ? redisCommand(r, "AUTH %s %s", a.user, a.pass)
+				: redisCommand(r, "AUTH %s", a.pass);
+	if (a.pass[0])
+		ok = rep && rep->type != REDIS_REPLY_ERROR;
+	if (rep)
+		freeReplyObject(rep);
+	rep = NULL;
+	if (ok && a.db) {
+		rep = redisCommand(r, "SELECT %d", a.db);
+		ok = rep && rep->type != REDIS_REPLY_ERROR;
+		if (rep)
+			freeReplyObject(rep);
+	}
+	if (!ok) {
+		redisFree(r);
+		return NULL;
+	}
 	return r;
 }
 
