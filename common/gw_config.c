@@ -190,8 +190,10 @@ static const struct opt opts[] = {
 
 	/* cluster */
 	{ "redis", "GW_REDIS_URL", STR(redis_url), 0, 0, "", NULL, check_redis_url,
-	  "empty, redis://[user:pass@]host:port[/db] or unix:///path", "URL", F_SECRET,
-	  "Redis shared by the cluster; empty: standalone node." },
+	  "empty, redis://[user:pass@]host:port[/db], unix:///path or "
+	  "sentinel://[user:pass@]host:port,host:port/MASTER[/db]", "URL", F_SECRET,
+	  "Redis shared by the cluster; empty: standalone node. A sentinel:// URL "
+	  "follows the master through failovers (docs/redis-schema.md, Sentinel)." },
 	{ "redis-prefix", "GW_REDIS_PREFIX", STR(redis_prefix), 1, 64, "gw", NULL,
 	  check_redis_prefix, "1..64 characters from [A-Za-z0-9_.:-]", "PREFIX", 0,
 	  "Namespace in front of every Redis key." },

@@ -9,7 +9,7 @@ PKGS="build-essential cmake pkg-config patch xz-utils ca-certificates \
 libevent-dev libhiredis-dev libmsgpack-dev libcmocka-dev libjansson-dev \
 libjwt-dev libssl-dev zlib1g-dev libcap-dev"
 if [ "${DEPS_PROFILE:-all}" != build ]; then
-	PKGS="$PKGS redis-server haproxy python3 python3-websockets python3-pytest \
+	PKGS="$PKGS redis-server redis-sentinel haproxy python3 python3-websockets python3-pytest \
 python3-yaml curl procps chromium"
 	# Node.js may come from elsewhere (e.g. nodesource); only install
 	# Debian's when there is no node/npm at all.

@@ -108,7 +108,7 @@ gw_buf_t *gw_metrics_render(gw_node_t *node)
 		simple(&o, "gw_redis_up", "gauge", "1 when the Redis link is ready.",
 		       gw_redis_ready(r));
 		head(&o, "gw_redis_state", "gauge", "1 for the Redis link's current state.");
-		for (s = GW_REDIS_DOWN; s <= GW_REDIS_BACKOFF; s++)
+		for (s = GW_REDIS_DOWN; s <= GW_REDIS_RESOLVING; s++)
 			emit(&o, "gw_redis_state{node=\"%s\",state=\"%s\"} %d\n", o.node,
 			     gw_redis_state_name(s), s == cur);
 		simple(&o, "gw_redis_latency_ms", "gauge", "Last Redis PING round trip.",

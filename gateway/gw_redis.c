@@ -3,6 +3,7 @@
  */
 #include "gw_redis.h"
 #include "gw_redis_url.h"
+#include "gw_sentinel.h"
 #include "gw_alloc.h"
 #include "gw_log.h"
 #include "gw_map.h"
@@ -23,13 +24,17 @@
 
 static const char *state_names[] = {
 	"down", "connecting", "authenticating", "loading_scripts",
-	"subscribing", "ready", "backoff",
+	"subscribing", "ready", "backoff", "resolving",
 };
 
 struct gw_redis {
 	struct event_base *base;
 	gw_redis_url_t url;   /* host/port or unix path, credentials, db */
-	int port, db;
+	gw_sentinel_t *sentinel;  /* sentinel:// only */
+	char master[256];     /* the address connected to: host (or socket path) */
+	int master_port;
+	uint64_t switched_ms; /* wall ms of the last change of master; 0 = none */
+	uint64_t switches;
 	const char *const *scripts;
 	size_t nscripts;
 	char (*shas)[41];
@@ -75,6 +80,23 @@ uint64_t gw_redis_last_probe(const gw_redis_t *r)
 uint32_t gw_redis_latency_ms(const gw_redis_t *r)
 {
 	return r->latency_ms;
+}
+
+const char *gw_redis_master(const gw_redis_t *r, int *port)
+{
+	if (port)
+		*port = r->master_port;
+	return r->master;
+}
+
+uint64_t gw_redis_last_switch_ms(const gw_redis_t *r)
+{
+	return r->switched_ms;
+}
+
+uint64_t gw_redis_switches(const gw_redis_t *r)
+{
+	return r->switches;
 }
 
 uint64_t gw_redis_reconnects(const gw_redis_t *r)
@@ -163,6 +185,27 @@ static void send_auth(gw_redis_t *r, redisAsyncContext *c)
 	}
 }
 
+/*
+ * A sentinel's answer can be stale (a demoted master that came back as a
+ * replica, a failover in progress): only a server that says it is the
+ * master is used.
+ */
+static void on_role(redisAsyncContext *c, void *reply, void *priv)
+{
+	gw_redis_t *r = priv;
+	redisReply *rep = reply;
+
+	if (!ours(r, c))
+		return;
+	if (!reply_ok(rep) || rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 ||
+	    rep->element[0]->type != REDIS_REPLY_STRING ||
+	    strcmp(rep->element[0]->str, "master")) {
+		link_fail(r, "not a master (ROLE)");
+		return;
+	}
+	step_done(r);
+}
+
 static void enter(gw_redis_t *r, gw_redis_state_t st)
 {
 	size_t i;
@@ -173,6 +216,10 @@ static void enter(gw_redis_t *r, gw_redis_state_t st)
 	case GW_REDIS_AUTHENTICATING:
 		send_auth(r, r->cmd);
 		send_auth(r, r->sub);
+		if (r->sentinel) {
+			redisAsyncCommand(r->cmd, on_role, r, "ROLE");
+			r->steps_left++;
+		}
 		break;
 	case GW_REDIS_LOADING_SCRIPTS:
 		for (i = 0; i < r->nscripts; i++) {
@@ -189,8 +236,8 @@ static void enter(gw_redis_t *r, gw_redis_state_t st)
 		r->backoff_ms = 0;
 		r->ping_out = 0;
 		r->last_probe = r->probe_sent = gw_now_ms();
-		GW_LOG(GW_LOG_INFO, "redis_ready",
-		       GW_S("addr", r->url.path[0] ? r->url.path : r->url.host),
+		GW_LOG(GW_LOG_INFO, "redis_ready", GW_S("addr", r->master),
+		       GW_I("port", r->master_port),
 		       GW_I("subscriptions", gw_map_count(r->subs)));
 		if (r->ev.on_ready)
 			r->ev.on_ready(r->ud);
@@ -257,7 +304,7 @@ static void on_disconnect(const redisAsyncContext *c, int status)
 static redisAsyncContext *open_ctx(gw_redis_t *r)
 {
 	redisAsyncContext *c = r->url.path[0] ? redisAsyncConnectUnix(r->url.path)
-					     : redisAsyncConnect(r->url.host, r->url.port);
+					     : redisAsyncConnect(r->master, r->master_port);
 
 	if (!c)
 		return NULL;
@@ -273,7 +320,7 @@ static redisAsyncContext *open_ctx(gw_redis_t *r)
 	return c;
 }
 
-static void start_connect(gw_redis_t *r)
+static void open_link(gw_redis_t *r)
 {
 	set_state(r, GW_REDIS_CONNECTING);
 	r->connected = 0;
@@ -281,6 +328,65 @@ static void start_connect(gw_redis_t *r)
 	r->sub = open_ctx(r);
 	if (!r->cmd || !r->sub)
 		link_fail(r, "cannot create connection");
+}
+
+/* The master's address: the URL's, or the sentinels' answer. */
+static void set_master(gw_redis_t *r, const char *host, int port)
+{
+	if (!strcmp(r->master, host) && r->master_port == port)
+		return;
+	if (r->master[0]) {
+		r->switched_ms = gw_wall_ms();
+		r->switches++;
+	}
+	GW_LOG(r->master[0] ? GW_LOG_WARN : GW_LOG_INFO, "redis_master",
+	       GW_S("from", r->master[0] ? r->master : "-"), GW_S("to", host),
+	       GW_I("port", port));
+	snprintf(r->master, sizeof(r->master), "%s", host);
+	r->master_port = port;
+}
+
+static void on_resolved(void *ud, const char *host, int port)
+{
+	gw_redis_t *r = ud;
+
+	if (r->state != GW_REDIS_RESOLVING)
+		return;
+	if (!host) {
+		link_fail(r, "no sentinel knows the master");
+		return;
+	}
+	set_master(r, host, port);
+	open_link(r);
+}
+
+static void start_connect(gw_redis_t *r)
+{
+	if (!r->sentinel) {
+		open_link(r);
+		return;
+	}
+	set_state(r, GW_REDIS_RESOLVING);
+	gw_sentinel_resolve(r->sentinel, on_resolved, r);
+}
+
+/*
+ * A sentinel announced a failover: leave the old master now rather than at
+ * the next deadline; the resolve that follows finds the new one.
+ */
+static void on_switch(void *ud, const char *host, int port)
+{
+	gw_redis_t *r = ud;
+
+	if (!strcmp(r->master, host) && r->master_port == port &&
+	    r->state != GW_REDIS_BACKOFF)
+		return;
+	if (r->state == GW_REDIS_BACKOFF) {
+		event_del(r->retry);
+		start_connect(r);
+		return;
+	}
+	link_fail(r, "+switch-master");
 }
 
 static void teardown(gw_redis_t *r)
@@ -316,6 +422,8 @@ static void link_fail(gw_redis_t *r, const char *why)
 	set_state(r, GW_REDIS_BACKOFF);
 	r->reconnects++;
 	teardown(r);
+	if (r->sentinel)
+		gw_sentinel_cancel(r->sentinel);
 	r->backoff_ms = r->backoff_ms ? GW_MIN(r->backoff_ms * 2, BACKOFF_MAX_MS)
 				      : BACKOFF_MIN_MS;
 	/* Jitter in [backoff/2, backoff] so nodes do not reconnect in step. */
@@ -608,6 +716,14 @@ gw_redis_t *gw_redis_create(struct event_base *base, const char *url,
 		gw_redis_free(r);
 		return NULL;
 	}
+	if (r->url.sentinel &&
+	    !(r->sentinel = gw_sentinel_create(base, &r->url, on_switch, r))) {
+		snprintf(err, errlen, "out of memory");
+		gw_redis_free(r);
+		return NULL;
+	}
+	if (!r->sentinel)
+		set_master(r, r->url.path[0] ? r->url.path : r->url.host, r->url.port);
 	r->shas = gw_calloc(nscripts ? nscripts : 1, sizeof(*r->shas));
 	r->probe_channel = gw_strdup(probe_channel);
 	r->subs = gw_map_create(64);
@@ -637,6 +753,7 @@ void gw_redis_free(gw_redis_t *r)
 		return;
 	r->state = GW_REDIS_DOWN; /* no failure handling while freeing */
 	teardown(r);
+	gw_sentinel_free(r->sentinel);
 	if (r->tick)
 		event_free(r->tick);
 	if (r->retry)

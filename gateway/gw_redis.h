@@ -3,8 +3,16 @@
  * node's libevent loop (commands, pipelined; subscriptions) driven by one
  * explicit state machine.
  *
- *   DOWN → CONNECTING → AUTHENTICATING → LOADING_SCRIPTS → SUBSCRIBING → READY
- *     any failure, on either connection → BACKOFF → CONNECTING …
+ *   DOWN → [RESOLVING →] CONNECTING → AUTHENTICATING → LOADING_SCRIPTS →
+ *     SUBSCRIBING → READY
+ *   any failure, on either connection → BACKOFF → [RESOLVING →] CONNECTING …
+ *
+ * With a sentinel:// URL the link first asks the sentinels for the master
+ * (RESOLVING, gw_sentinel), checks with ROLE that the server it reached is
+ * the master (AUTHENTICATING), and leaves at once when a sentinel announces
+ * +switch-master; everything after the failure path (scripts reloaded,
+ * channels re-subscribed, on_ready → the cluster restores this node's
+ * presence and signals gaps) is the same as after any reconnect.
  *
  * hiredis 0.14 has no command timeouts, so the link keeps its own
  * deadlines: a PING on the command connection and a publish-to-self probe
@@ -38,6 +46,7 @@ typedef enum {
 	GW_REDIS_SUBSCRIBING,
 	GW_REDIS_READY,
 	GW_REDIS_BACKOFF,
+	GW_REDIS_RESOLVING,
 } gw_redis_state_t;
 
 typedef struct {
@@ -53,8 +62,8 @@ typedef struct {
 typedef void (*gw_redis_reply_fn)(void *ud, struct redisReply *reply);
 
 /*
- * Parses `url` (redis://[user:pass@]host[:port][/db] or
- * unix:///path[?db=N]) and starts connecting. `scripts` (NUL-terminated
+ * Parses `url` (see gw_redis_url.h: redis://, unix:// or sentinel://) and
+ * starts connecting. `scripts` (NUL-terminated
  * Lua sources, borrowed for the link's life) are loaded on every connect.
  * `probe_channel` is subscribed to for the liveness probe.
  */
@@ -73,6 +82,11 @@ uint64_t gw_redis_last_probe(const gw_redis_t *r);
 /* Round-trip ms of the last PING. */
 uint32_t gw_redis_latency_ms(const gw_redis_t *r);
 uint64_t gw_redis_reconnects(const gw_redis_t *r);
+/* The master's host (or socket path), borrowed; its port into *port. */
+const char *gw_redis_master(const gw_redis_t *r, int *port);
+/* Wall ms of the last change of master (0: none yet), and how many. */
+uint64_t gw_redis_last_switch_ms(const gw_redis_t *r);
+uint64_t gw_redis_switches(const gw_redis_t *r);
 
 /* A command (argv form). GW_EUNAVAIL unless READY. */
 int gw_redis_command(gw_redis_t *r, gw_redis_reply_fn cb, void *ud, int argc,

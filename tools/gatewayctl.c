@@ -129,6 +129,46 @@ static redisReply *ctl_redis(ctl_t *c, int type, const char *fmt, ...)
 	return NULL;
 }
 
+/*
+ * A sentinel URL: asks each sentinel in turn where the master is and
+ * points `a` at it (the daemon does the same, asynchronously, in
+ * gw_sentinel). GW_EUNAVAIL, said, when none answers.
+ */
+static int ctl_resolve(gw_redis_url_t *a)
+{
+	struct timeval tv = { 1, 0 };
+
+	for (int i = 0; i < a->nsentinels; i++) {
+		redisContext *s = redisConnectWithTimeout(a->sentinels[i].host,
+							  a->sentinels[i].port, tv);
+		redisReply *r = NULL;
+
+		if (s && !s->err) {
+			redisSetTimeout(s, tv);
+			if (a->sentinel_pass[0])
+				freeReplyObject(a->sentinel_user[0]
+					? redisCommand(s, "AUTH %s %s", a->sentinel_user, a->sentinel_pass)
+					: redisCommand(s, "AUTH %s", a->sentinel_pass));
+			r = redisCommand(s, "SENTINEL get-master-addr-by-name %s", a->master);
+		}
+		if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+		    r->element[0]->type == REDIS_REPLY_STRING &&
+		    r->element[1]->type == REDIS_REPLY_STRING &&
+		    r->element[0]->len < sizeof(a->host)) {
+			snprintf(a->host, sizeof(a->host), "%s", r->element[0]->str);
+			a->port = atoi(r->element[1]->str);
+			freeReplyObject(r);
+			redisFree(s);
+			return GW_OK;
+		}
+		freeReplyObject(r);
+		if (s)
+			redisFree(s);
+	}
+	fprintf(stderr, "gatewayctl: no sentinel knows where master '%s' is\n", a->master);
+	return GW_EUNAVAIL;
+}
+
 /* Connects, then sends AUTH and SELECT if the URL asks; one failure path. */
 static int ctl_connect(ctl_t *c, const gw_redis_url_t *a)
 {
@@ -745,7 +785,11 @@ int main(int argc, char **argv)
 		return CTL_EXIT_USAGE;
 	}
 	c.now = (int64_t)gw_wall_ms();
-	rc = (doc = json_object()) ? ctl_connect(&c, &addr) : GW_ENOMEM;
+	rc = (doc = json_object()) ? GW_OK : GW_ENOMEM;
+	if (!rc && addr.sentinel)
+		rc = ctl_resolve(&addr);
+	if (!rc)
+		rc = ctl_connect(&c, &addr);
 	if (!rc)
 		rc = load_nodes(&c);
 	if (!rc)

@@ -142,6 +142,46 @@ static void test_url_refused(void **state)
 	assert_int_equal(gw_redis_url_parse(NULL, &u, err, sizeof(err)), GW_EINVAL);
 }
 
+static void test_url_sentinel(void **state)
+{
+	gw_redis_url_t u;
+	char err[200];
+
+	(void)state;
+	assert_int_equal(gw_redis_url_parse("sentinel://gw:pw@s1:26380,s2,10.0.0.3:5000/mymaster/4"
+					    "?sentinel_password=sp&sentinel_user=su",
+					    &u, err, sizeof(err)), GW_OK);
+	assert_true(u.sentinel);
+	assert_int_equal(u.nsentinels, 3);
+	assert_string_equal(u.sentinels[0].host, "s1");
+	assert_int_equal(u.sentinels[0].port, 26380);
+	assert_string_equal(u.sentinels[1].host, "s2");
+	assert_int_equal(u.sentinels[1].port, 26379);
+	assert_string_equal(u.sentinels[2].host, "10.0.0.3");
+	assert_int_equal(u.sentinels[2].port, 5000);
+	assert_string_equal(u.master, "mymaster");
+	assert_int_equal(u.db, 4);
+	assert_string_equal(u.user, "gw");
+	assert_string_equal(u.pass, "pw");
+	assert_string_equal(u.sentinel_user, "su");
+	assert_string_equal(u.sentinel_pass, "sp");
+	assert_string_equal(u.host, "");
+	assert_int_equal(gw_redis_url_parse("sentinel://h/m", &u, err, sizeof(err)), GW_OK);
+	assert_int_equal(u.db, 0);
+	assert_string_equal(u.master, "m");
+
+	assert_int_not_equal(gw_redis_url_parse("sentinel://h", &u, err, sizeof(err)), GW_OK);
+	assert_int_not_equal(gw_redis_url_parse("sentinel:///m", &u, err, sizeof(err)), GW_OK);
+	assert_int_not_equal(gw_redis_url_parse("sentinel://h,/m", &u, err, sizeof(err)), GW_OK);
+	assert_int_not_equal(gw_redis_url_parse("sentinel://h/", &u, err, sizeof(err)), GW_OK);
+	assert_int_not_equal(gw_redis_url_parse("sentinel://h:0/m", &u, err, sizeof(err)), GW_OK);
+	assert_int_not_equal(gw_redis_url_parse("sentinel://h/m/x", &u, err, sizeof(err)), GW_OK);
+	assert_int_not_equal(gw_redis_url_parse("sentinel://h/m?other=1", &u, err, sizeof(err)), GW_OK);
+	assert_int_not_equal(gw_redis_url_parse("sentinel://h/m?sentinel_password", &u, err, sizeof(err)), GW_OK);
+	assert_int_equal(gw_redis_url_parse("sentinel://a,b,c,d,e,f,g,h,i/m", &u, err, sizeof(err)),
+			 GW_ETOOBIG);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -150,6 +190,7 @@ int main(void)
 		cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_url_ok),
 		cmocka_unit_test(test_url_refused),
+		cmocka_unit_test(test_url_sentinel),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
