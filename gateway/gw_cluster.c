@@ -224,6 +224,43 @@ gw_admission_t *gw_cluster_admission(gw_cluster_t *c)
 
 /* --- lease, sweep, restore ------------------------------------------------------------ */
 
+static void sweep(gw_cluster_t *c);
+
+#define SWEEP_MARGIN_MS 200
+
+/*
+ * The lease's reply is the earliest lease expiry in the cluster: the sweep
+ * is due then (plus a margin for clocks), not at the next period, so a dead
+ * node's entries go within about a second of its lease running out. Every
+ * lease re-arms it, so a healthy cluster never sweeps at all: a refreshed
+ * lease moves the earliest expiry on before it is reached.
+ */
+static void on_lease(void *ud, redisReply *reply)
+{
+	gw_cluster_t *c = ud;
+	long long due, wait;
+	struct timeval tv;
+
+	if (!reply || reply->type != REDIS_REPLY_INTEGER || c->leaving)
+		return;
+	due = reply->integer;
+	wait = due - (long long)gw_wall_ms() + SWEEP_MARGIN_MS;
+	wait = GW_MAX(0, GW_MIN(wait, c->node->cfg->lease_ttl * 1000LL));
+	tv.tv_sec = (time_t)(wait / 1000);
+	tv.tv_usec = (suseconds_t)(wait % 1000) * 1000;
+	evtimer_add(c->sweep_ev, &tv);
+}
+
+static void sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	gw_cluster_t *c = arg;
+
+	GW_UNUSED(fd);
+	GW_UNUSED(what);
+	if (gw_redis_ready(c->redis) && !c->leaving)
+		sweep(c);
+}
+
 static void lease(gw_cluster_t *c)
 {
 	const gw_config_t *cfg = c->node->cfg;
@@ -250,7 +287,7 @@ static void lease(gw_cluster_t *c)
 	argv[8] = in;
 	argv[9] = out;
 	argv[10] = cfg->admin_listen;
-	gw_cluster__script(c, S_LEASE, NULL, NULL, 11, argv);
+	gw_cluster__script(c, S_LEASE, on_lease, c, 11, argv);
 }
 
 /*
@@ -393,7 +430,6 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 	if (!gw_redis_ready(c->redis) || c->leaving)
 		return;
 	lease(c);
-	sweep(c);
 	gw_cluster_refresh_stats(c);
 }
 
@@ -425,7 +461,8 @@ gw_cluster_t *gw_cluster_create(gw_node_t *node, char *err, size_t errlen)
 		return NULL;
 	}
 	c->timer = event_new(node->base, -1, EV_PERSIST, timer_cb, c);
-	if (!c->timer || event_add(c->timer, &tv) ||
+	c->sweep_ev = evtimer_new(node->base, sweep_cb, c);
+	if (!c->timer || !c->sweep_ev || event_add(c->timer, &tv) ||
 	    gw_redis_subscribe(c->redis, c->node_ch) ||
 	    gw_redis_subscribe(c->redis, c->cluster_ch)) {
 		snprintf(err, errlen, "out of memory");
@@ -441,6 +478,8 @@ void gw_cluster_free(gw_cluster_t *c)
 		return;
 	if (c->timer)
 		event_free(c->timer);
+	if (c->sweep_ev)
+		event_free(c->sweep_ev);
 	gw_redis_free(c->redis);
 	gw_buf_unref(c->snapshot);
 	gw_free(c);

@@ -30,7 +30,8 @@ struct gw_cluster {
 	char total_key[96];
 	char node_ch[CH_MAX];
 	char cluster_ch[CH_MAX];
-	struct event *timer;  /* lease + sweep */
+	struct event *timer;  /* lease, every --lease-ttl/3 */
+	struct event *sweep_ev; /* the next sweep: at the earliest lease expiry */
 	int was_ready;        /* a reconnect (not the first connect) means gaps */
 	gw_buf_t *snapshot;   /* cluster stats JSON, refreshed with the lease */
 	uint64_t inbound;     /* messages appended to the inbound stream */

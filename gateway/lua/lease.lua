@@ -1,4 +1,5 @@
--- lease.lua: refresh this node's lease.
+-- lease.lua: refresh this node's lease; returns the earliest lease expiry of
+-- the cluster (ms), when the next sweep is due.
 -- KEYS[1] = {P}:total   ARGV: prefix node ttl_ms now_ms addr started version
 --   node_max messages_in messages_out admin
 local P, node, ttl, now = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -9,4 +10,5 @@ redis.call('HSET', key, 'id', node, 'addr', ARGV[5], 'started', ARGV[6],
   'version', ARGV[7], 'conns', conns, 'load', conns / math.max(1, tonumber(ARGV[8])),
   'heartbeat', now, 'messages_in', ARGV[9], 'messages_out', ARGV[10], 'admin', ARGV[11])
 redis.call('PEXPIRE', key, ttl)
-return conns
+local first = redis.call('ZRANGE', P .. ':nodes', 0, 0, 'WITHSCORES')
+return tonumber(first[2])
