@@ -65,8 +65,20 @@ struct origin {
 static int check_listen(const char *v);
 static int check_listen_or_empty(const char *v);
 static int check_node_id(const char *v);
+static int check_workers(const char *v);
 static int check_redis_url(const char *v);
 static int check_redis_prefix(const char *v);
+static int check_workers(const char *v)
+{
+	char *end;
+	long n;
+
+	if (!strcmp(v, "auto"))
+		return GW_OK;
+	n = strtol(v, &end, 10);
+	return *v && !*end && n >= 1 && n <= 64 ? GW_OK : GW_EINVAL;
+}
+
 static int check_api_key(const char *v);
 
 /* --- the table ------------------------------------------------------------ */
@@ -124,6 +136,10 @@ static const struct opt opts[] = {
 	{ "dev-tokens", "GW_DEV_TOKENS", BOOL(dev_tokens), 0, 1, "false", NULL, NULL, NULL,
 	  "BOOL", 0,
 	  "Serve GET /dev/token?user=U (tokens signed with jwt-secret) for the dashboard demo. Development only." },
+	{ "workers", "GW_WORKERS", STR(workers), 1, 4, "1", NULL, check_workers,
+	  "auto, or 1..64", "N", 0,
+	  "Node processes sharing the listen port (SO_REUSEPORT), each a cluster member "
+	  "NODE-k with admin port + k - 1; auto: one per CPU. Above 1 needs --redis." },
 
 	/* auth */
 	{ "jwt-secret", "GW_JWT_SECRET", STR(jwt_secret), GW_AUTH_MIN_SECRET, 0, "", NULL,
@@ -739,6 +755,18 @@ static int check_whole(const gw_config_t *cfg, char *err, size_t errlen)
 				o->env, o->expect);
 			return GW_EINVAL;
 		}
+	}
+	/* Workers are cluster members: without Redis they could not see each other. */
+	if (strcmp(cfg->workers, "1") && !*cfg->redis_url) {
+		set_err(err, errlen, NULL,
+			"--workers %s needs --redis: each worker is its own node, and only the cluster joins their lobbies; set GW_REDIS_URL or use --workers 1",
+			cfg->workers);
+		return GW_EINVAL;
+	}
+	if (strcmp(cfg->workers, "1") && strlen(cfg->node_id) > 61) {
+		set_err(err, errlen, NULL,
+			"--node-id is too long for --workers: workers are NODE-k, at most 64 characters; shorten GW_NODE_ID");
+		return GW_EINVAL;
 	}
 	/* A queue that cannot hold one message would drop every large one. */
 	if (cfg->send_queue_bytes < cfg->max_message_size) {

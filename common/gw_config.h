@@ -29,6 +29,7 @@ typedef struct gw_config {
 	char *admin_listen; /* HOST:PORT of the admin HTTP listener; empty: none */
 	char *api_key;     /* required by the /api endpoints; empty: off */
 	int dev_tokens;    /* bool: GET /dev/token for the dashboard demo */
+	char *workers;     /* "auto" or 1..64 node processes (gw_workers) */
 	/* auth */
 	char *jwt_secret;  /* required, >= 32 bytes */
 	long jwt_leeway;   /* seconds */

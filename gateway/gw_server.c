@@ -9,6 +9,7 @@
  * browser's WebSocket API never shows an HTTP status to the page.
  */
 #include "gw_server.h"
+#include "gw_workers.h"
 #include "gw_alloc.h"
 #include "gw_auth.h"
 #include "gw_http.h"
@@ -315,6 +316,9 @@ int gw_server_start(gw_node_t *node, char *err, size_t errlen)
 	info.options = LWS_SERVER_OPTION_LIBEVENT |
 		       LWS_SERVER_OPTION_VALIDATE_UTF8 |
 		       LWS_SERVER_OPTION_DISABLE_IPV6;
+	/* --workers: every worker binds the same port (SO_REUSEPORT). */
+	if (gw_workers_count(node->cfg) > 1)
+		info.options |= LWS_SERVER_OPTION_ALLOW_LISTEN_SHARE;
 	if (iface && strchr(iface, ':'))
 		info.options &= ~(uint64_t)LWS_SERVER_OPTION_DISABLE_IPV6;
 	info.foreign_loops = loops;

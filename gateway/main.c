@@ -21,6 +21,7 @@
 #include "gw_router.h"
 #include "gw_server.h"
 #include "gw_session.h"
+#include "gw_workers.h"
 
 #include <event2/event.h>
 #include <signal.h>
@@ -243,6 +244,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "gateway: cannot open log file %s\n", cfg.log_file);
 		gw_config_free(&cfg);
 		return 2;
+	}
+	/* --workers: this process supervises; only workers go on. */
+	if ((rc = gw_workers_supervise(&cfg)) >= 0) {
+		gw_log_close();
+		gw_config_free(&cfg);
+		return rc;
 	}
 	d.node.cfg = &cfg;
 	if (start(&d, err, sizeof(err)) != GW_OK) {

@@ -760,7 +760,7 @@ static void test_markdown_rows(void **state)
 	fclose(f);
 	for (p = buf; (p = strstr(p, "\n| `--")); p++)
 		rows++;
-	assert_int_equal(rows, 34);
+	assert_int_equal(rows, 35);
 	free(buf);
 }
 
