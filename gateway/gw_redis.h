@@ -73,6 +73,16 @@ uint64_t gw_redis_last_probe(const gw_redis_t *r);
 /* Round-trip ms of the last PING. */
 uint32_t gw_redis_latency_ms(const gw_redis_t *r);
 uint64_t gw_redis_reconnects(const gw_redis_t *r);
+/* Replies refused as malformed (gw_redis_refuse). */
+uint64_t gw_redis_bad_replies(const gw_redis_t *r);
+
+/*
+ * A reply did not have the shape its command promises (`what` names it):
+ * logged, counted, and the link dropped through the one failure path
+ * (BACKOFF, then reconnect). Nothing of that reply may be used. Safe to
+ * call from a reply callback.
+ */
+void gw_redis_refuse(gw_redis_t *r, const char *what);
 
 /* A command (argv form). GW_EUNAVAIL unless READY. */
 int gw_redis_command(gw_redis_t *r, gw_redis_reply_fn cb, void *ud, int argc,
