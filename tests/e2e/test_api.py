@@ -984,3 +984,27 @@ def test_kick_other_nodes_connection_id_spares_ours(gateway):
                     {"user": "alice", "connection_id": a1.conn_id})
         await a1.expect_close(4009, "kicked")
     run(body())
+
+
+def test_malformed_sweep_reply_drops_the_link(gateway, redis):
+    # A dead node's entry planted with an empty lobby makes sweep.lua return
+    # a triple cut short by "". The node must refuse the reply (log, count,
+    # drop and re-establish the link), not guess at what it means.
+    (na,) = cluster_nodes(gateway, redis, ids=("n1",))
+    redis.cmd("ZADD", "{gw}:nodes", 1, "ghost")
+    redis.cmd("HSET", "{gw}:node:ghost:conns", "ghost.1", "bob\t")
+    wait_for(lambda: redis.cmd("EXISTS", "{gw}:node:ghost:conns") == 0,
+             3 * TTL, "the ghost node swept")
+    wait_for(lambda: na.admin.metrics().get("gw_redis_bad_replies_total",
+                                            node="n1") == 1,
+             3, "gw_redis_bad_replies_total == 1")
+    assert [r for r in na.log_records("redis_bad_reply")
+            if r.get("reply") == "sweep"], na.log_tail()
+    # the link comes back and the node serves
+    wait_ready(na, 10)
+
+    async def body():
+        alice = await na.join("chess", "alice")
+        await alice.send_raw('{"type":"presence"}')
+        subset(await alice.recv_json("presence"), users=["alice"])
+    run(body())
