@@ -221,6 +221,12 @@ static const struct opt opts[] = {
 	{ "inbound-maxlen", "GW_INBOUND_MAXLEN", INT(inbound_maxlen), 0, 100000000, "10000",
 	  NULL, NULL, NULL, "N", 0,
 	  "Cap of the inbound Redis Stream for unhandled client message types; 0: refuse them." },
+	{ "inbound-max-message", "GW_INBOUND_MAX_MESSAGE", INT(inbound_max_message), 64, 1048576,
+	  "4096", NULL, NULL, NULL, "BYTES", 0,
+	  "Largest client message appended to the inbound stream; larger ones are refused." },
+	{ "inbound-rate", "GW_INBOUND_RATE", INT(inbound_rate), 1, 100000, "10", NULL, NULL,
+	  NULL, "N", 0,
+	  "Messages per second each user may append to the inbound stream via this node (burst as many)." },
 };
 
 #undef STR

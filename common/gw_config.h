@@ -65,6 +65,8 @@ typedef struct gw_config {
 	int redis_fail_mode;     /* gw_fail_mode_t */
 	long lease_ttl;          /* seconds */
 	long inbound_maxlen;     /* inbound stream cap; 0: refuse unknown types */
+	long inbound_max_message; /* bytes per inbound stream entry's payload */
+	long inbound_rate;       /* inbound entries per second per user (and burst) */
 } gw_config_t;
 
 /*

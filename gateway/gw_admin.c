@@ -16,6 +16,7 @@
 #include "gw_metrics.h"
 #include "gw_protocol.h"
 #include "gw_redis.h"
+#include "gw_reply.h"
 #include "gw_router.h"
 
 #include <event2/buffer.h>
@@ -208,7 +209,11 @@ static void on_user_nodes(void *ud, redisReply *r)
 	size_t i, j, n = op->local, mine = strlen(me);
 	char body[128];
 
-	if (!r || r->type != REDIS_REPLY_ARRAY) {
+	if (r && gw_reply_conn_ids(r) != GW_OK) {
+		gw_redis_refuse(gw_cluster_redis(op->node->cluster), "user connections");
+		r = NULL;
+	}
+	if (!r) {
 		reply_error(op->req, 503, "unavailable", "the cluster could not be asked");
 		goto out;
 	}
@@ -249,8 +254,11 @@ static void to_user(gw_node_t *node, struct evhttp_request *req, const char *use
 	size_t local;
 
 	if (conn)
-		id = gw_conn_id_counter(conn, strlen(conn));
-	/* A connection_id that is not one (id 0) matches nothing, never "all". */
+		id = gw_conn_id_local(node->cfg->node_id, conn, strlen(conn));
+	/*
+	 * A connection_id of another node, or that is not one (id 0), matches
+	 * nothing here, never "all"; the cluster lookup finds other nodes'.
+	 */
 	local = frame  ? gw_router_deliver_user(node, user, strlen(user), frame)
 		: conn && !id ? 0
 		: gw_router_kick(node, user, strlen(user), id, GW_CLOSE_KICKED);
@@ -402,9 +410,12 @@ static void on_lookup(void *ud, redisReply *r)
 	arr = json_array();
 	for (i = 0; i + 1 < r->elements; i += 2) {
 		const char *conn = r->element[i]->str;
-		json_t *e = lk->lobby ? json_object()
-				      : json_loads(r->element[i + 1]->str, 0, NULL);
+		json_t *e;
 
+		if (r->element[i]->type != REDIS_REPLY_STRING ||
+		    r->element[i + 1]->type != REDIS_REPLY_STRING)
+			continue;
+		e = lk->lobby ? json_object() : json_loads(r->element[i + 1]->str, 0, NULL);
 		if (!json_is_object(e)) {
 			json_decref(e);
 			continue;

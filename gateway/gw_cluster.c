@@ -13,7 +13,9 @@
 #include "gw_alloc.h"
 #include "gw_auth.h"
 #include "gw_log.h"
+#include "gw_presence.h"
 #include "gw_protocol.h"
+#include "gw_reply.h"
 #include "gw_router.h"
 #include "gw_scripts.h"
 
@@ -35,13 +37,18 @@ void gw_cluster__lobby_channel(const gw_cluster_t *c, const char *lobby, char *o
 
 /* --- helpers ----------------------------------------------------------------- */
 
+/* KEYS[1] and the ARGV of the largest call, a restore batch, fit. */
+#define SCRIPT_ARGS_MAX (64 + 4 * RESTORE_BATCH)
+
 int gw_cluster__script(gw_cluster_t *c, int idx, gw_redis_reply_fn cb, void *ud,
 			int argc, const char **argv)
 {
-	size_t lens[64 + 4 * RESTORE_BATCH];
-	const char *args[64 + 4 * RESTORE_BATCH];
+	size_t lens[SCRIPT_ARGS_MAX];
+	const char *args[SCRIPT_ARGS_MAX];
 	int i;
 
+	if (argc < 0 || argc >= SCRIPT_ARGS_MAX)
+		return GW_EINVAL;
 	args[0] = c->total_key;
 	lens[0] = strlen(c->total_key);
 	for (i = 0; i < argc; i++) {
@@ -291,40 +298,32 @@ static void lease(gw_cluster_t *c)
 }
 
 /*
- * The sweep returns node, (conn user lobby)*, "" per dead node. Survivors
- * tell the affected lobbies: presence_leave with reason node_lost, to the
- * lobby channel for other nodes and straight to our own members.
+ * The sweep returns node, (conn user lobby)*, "" per dead node (read by
+ * gw_reply_sweep). Survivors tell the affected lobbies through presence:
+ * presence_leave with reason node_lost, unless --presence-events=false.
  */
-static void on_sweep(void *ud, redisReply *reply)
+static void swept_conn(void *ud, const gw_sweep_entry_t *e)
 {
 	gw_cluster_t *c = ud;
-	size_t i = 0;
 
-	if (!reply || reply->type != REDIS_REPLY_ARRAY)
-		return;
-	while (i < reply->elements) {
-		const char *dead = reply->element[i++]->str;
-		size_t n = 0;
+	gw_presence_node_lost(c->node, e->lobby, e->user, e->conn);
+}
 
-		while (i + 2 < reply->elements && reply->element[i]->len) {
-			const char *conn = reply->element[i]->str;
-			const char *user = reply->element[i + 1]->str;
-			const char *lobby = reply->element[i + 2]->str;
-			gw_lobby_t *l = gw_registry_lobby(c->node->reg, lobby, strlen(lobby));
-			gw_buf_t *b = gw_proto_presence_event(0, lobby, user, conn, "node_lost");
+static void swept_node(void *ud, const char *node, size_t conns)
+{
+	GW_UNUSED(ud);
+	GW_LOG(GW_LOG_WARN, "node_lost", GW_S("node", node), GW_I("connections", conns));
+}
 
-			if (b) {
-				if (l && l->count)
-					gw_router_deliver_lobby(c->node, l, b, 0);
-				gw_cluster__publish_lobby_frame(c, lobby, 0, b);
-				gw_buf_unref(b);
-			}
-			i += 3;
-			n++;
-		}
-		i++; /* the "" separator */
-		GW_LOG(GW_LOG_WARN, "node_lost", GW_S("node", dead), GW_I("connections", n));
-	}
+static void on_sweep(void *ud, redisReply *reply)
+{
+	static const gw_sweep_visit_t visit = { swept_conn, swept_node };
+	gw_cluster_t *c = ud;
+
+	if (!reply)
+		return; /* the link failed first */
+	if (gw_reply_sweep(reply, &visit, c) != GW_OK)
+		gw_redis_refuse(c->redis, "sweep");
 }
 
 static void sweep(gw_cluster_t *c)
@@ -335,6 +334,8 @@ static void sweep(gw_cluster_t *c)
 	snprintf(now, sizeof(now), "%llu", (unsigned long long)gw_wall_ms());
 	gw_cluster__script(c, S_SWEEP, on_sweep, c, 2, argv);
 }
+
+_Static_assert(3 + 4 * RESTORE_BATCH < SCRIPT_ARGS_MAX, "a restore batch fits a script call");
 
 typedef struct {
 	gw_cluster_t *c;

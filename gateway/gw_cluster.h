@@ -62,9 +62,13 @@ int gw_cluster_publish_frame(gw_cluster_t *c, const char *lobby, gw_buf_t *frame
 int gw_cluster_publish_node(gw_cluster_t *c, const char *node, size_t node_len,
 			    int kick, const char *user, const char *conn,
 			    gw_buf_t *frame);
-/* Appends an unhandled client message to the inbound stream. */
+/* Appends an unhandled client message (`raw`, `len` bytes, not
+ * NUL-terminated) to the inbound stream, within the inbound bounds. */
 void gw_cluster_inbound(gw_cluster_t *c, gw_session_t *s, const char *type,
 			const char *raw, size_t len);
 uint64_t gw_cluster_inbound_count(const gw_cluster_t *c);
+/* Messages refused by the inbound bounds: over --inbound-rate (`rate`
+ * non-zero) or over --inbound-max-message. */
+uint64_t gw_cluster_inbound_dropped(const gw_cluster_t *c, int rate);
 
 #endif

@@ -35,6 +35,8 @@ struct gw_cluster {
 	int was_ready;        /* a reconnect (not the first connect) means gaps */
 	gw_buf_t *snapshot;   /* cluster stats JSON, refreshed with the lease */
 	uint64_t inbound;     /* messages appended to the inbound stream */
+	uint64_t inbound_too_big;      /* refused: over --inbound-max-message */
+	uint64_t inbound_rate_limited; /* refused: the user over --inbound-rate */
 	int leaving;          /* SIGTERM: no more leases */
 };
 

@@ -12,6 +12,7 @@
 #include "gw_log.h"
 #include "gw_presence.h"
 #include "gw_protocol.h"
+#include "gw_reply.h"
 #include "gw_router.h"
 
 #include <hiredis/hiredis.h>
@@ -86,40 +87,23 @@ typedef struct {
 	char lobby[GW_LOBBY_MAX + 1];
 } query_t;
 
-static int str_seen(redisReply *r, size_t upto, size_t i)
-{
-	size_t j;
-
-	for (j = 0; j < upto; j++)
-		if (r->element[j]->len == r->element[i]->len &&
-		    memcmp(r->element[j]->str, r->element[i]->str, r->element[i]->len) == 0)
-			return 1;
-	return 0;
-}
-
 static void on_query(void *ud, redisReply *reply)
 {
 	query_t *q = ud;
 	gw_member_t *m = gw_registry_find(q->c->node->reg, q->asker);
 	gw_session_t *s = m ? GW_SESSION_OF(m) : NULL;
-	gw_buf_t *b;
-	size_t i, n = 0;
+	gw_buf_t *b = NULL;
+	int rc = reply ? gw_reply_presence(reply, q->lobby, &b) : GW_EUNAVAIL;
 
+	if (rc == GW_EINVAL)
+		gw_redis_refuse(q->c->redis, "presence");
 	if (s && s->state == GW_SS_OPEN) {
-		if (!reply || reply->type != REDIS_REPLY_ARRAY) {
-			gw_session_send_owned(s, gw_presence_local_reply(q->c->node, s->m.lobby));
-		} else {
-			/* One entry per connection: list each user once. */
-			b = gw_proto_presence_begin(q->lobby);
-			for (i = 0; i < reply->elements; i++) {
-				if (reply->element[i]->type != REDIS_REPLY_STRING ||
-				    str_seen(reply, i, i))
-					continue;
-				b = gw_proto_presence_add(b, reply->element[i]->str, n == 0);
-				n++;
-			}
-			gw_session_send_owned(s, gw_proto_presence_end(b, n));
-		}
+		/* No answer from Redis: what this node knows is better than nothing. */
+		if (rc == GW_EINVAL || rc == GW_EUNAVAIL)
+			b = gw_presence_local_reply(q->c->node, s->m.lobby);
+		gw_session_send_owned(s, b);
+	} else {
+		gw_buf_unref(b);
 	}
 	gw_free(q);
 }
@@ -171,15 +155,17 @@ static void on_locate(void *ud, redisReply *reply)
 	size_t i, sent = 0;
 	gw_member_t *m;
 
-	if (reply && reply->type == REDIS_REPLY_ARRAY) {
+	if (reply && gw_reply_conn_ids(reply) != GW_OK) {
+		gw_redis_refuse(c->redis, "user connections");
+		reply = NULL;
+	}
+	if (reply) {
 		for (i = 0; i < reply->elements; i++) {
 			redisReply *e = reply->element[i];
 			size_t j, nl, dup = 0;
 			char ch[CH_MAX];
 			gw_envelope_t env = { .type = GW_ENV_MSG };
 
-			if (e->type != REDIS_REPLY_STRING)
-				continue;
 			nl = gw_conn_id_node_len(e->str, e->len);
 			if (gw_cluster__is_local(c, e->str, e->len)) {
 				sent++; /* delivered locally already */
@@ -352,9 +338,10 @@ void gw_cluster__on_message(void *ud, const char *channel, size_t clen,
 	} else if (e.type == GW_ENV_MSG && e.lobby_len) {
 		on_lobby_msg(c, &e);
 	} else if (e.type == GW_ENV_KICK && e.user_len) {
-		uint64_t id = e.conn_len ? gw_conn_id_counter(e.conn, e.conn_len) : 0;
+		uint64_t id = e.conn_len ? gw_conn_id_local(me, e.conn, e.conn_len) : 0;
 
-		/* A malformed connection id kicks nobody (0 would mean all). */
+		/* Another node's or a malformed connection id kicks nobody (0
+		 * would mean all). */
 		if (!e.conn_len || id)
 			gw_router_kick(c->node, e.user, e.user_len, id,
 				       e.reason_len == 8 && memcmp(e.reason, "replaced", 8) == 0
@@ -411,30 +398,59 @@ int gw_cluster_publish_node(gw_cluster_t *c, const char *node, size_t node_len,
 	return GW_OK;
 }
 
+/*
+ * The inbound stream is the one place where any logged-in client writes
+ * into Redis at will, so it is bounded three ways (docs/redis-schema.md):
+ * in entries (MAXLEN ~ --inbound-maxlen), in bytes per entry
+ * (--inbound-max-message) and in rate per user on this node
+ * (--inbound-rate a second, bursts of as many). What is over is dropped,
+ * counted and answered with an error; the connection stays open.
+ *
+ * `raw` is the client's frame as received: not NUL-terminated.
+ */
 void gw_cluster_inbound(gw_cluster_t *c, gw_session_t *s, const char *type,
 			const char *raw, size_t len)
 {
+	const gw_config_t *cfg = c->node->cfg;
+	gw_user_t *u = s->m.user;
+	uint32_t rate = (uint32_t)cfg->inbound_rate;
+	uint64_t t = gw_now_ms();
 	char key[CH_MAX], maxlen[24], id[GW_CONN_ID_MAX], now[24];
-	const char *argv[21];
-	size_t lens[21];
+	const char *argv[20];
+	size_t lens[20];
 	int i;
 
+	if (len > (size_t)cfg->inbound_max_message) {
+		c->inbound_too_big++;
+		gw_session_error(s, "inbound_too_big",
+				 "message dropped: larger than --inbound-max-message", 0);
+		return;
+	}
+	if (!u->inbound_armed) {
+		gw_bucket_init(&u->inbound, rate, t);
+		u->inbound_armed = 1;
+	}
+	if (!gw_bucket_take(&u->inbound, rate, rate, t)) {
+		c->inbound_rate_limited++;
+		gw_session_error(s, "inbound_rate_limited",
+				 "message dropped: over --inbound-rate", 0);
+		return;
+	}
 	snprintf(key, sizeof(key), "%s:inbound", c->prefix);
-	snprintf(maxlen, sizeof(maxlen), "%ld", c->node->cfg->inbound_maxlen);
+	snprintf(maxlen, sizeof(maxlen), "%ld", cfg->inbound_maxlen);
 	snprintf(now, sizeof(now), "%llu", (unsigned long long)gw_wall_ms());
 	gw_session_id_str(s, id);
 	argv[0] = "XADD"; argv[1] = key; argv[2] = "MAXLEN"; argv[3] = "~";
 	argv[4] = maxlen; argv[5] = "*";
 	argv[6] = "lobby"; argv[7] = s->m.lobby->name;
-	argv[8] = "user"; argv[9] = s->m.user->name;
-	argv[10] = "node"; argv[11] = c->node->cfg->node_id;
+	argv[8] = "user"; argv[9] = u->name;
+	argv[10] = "node"; argv[11] = cfg->node_id;
 	argv[12] = "connection_id"; argv[13] = id;
 	argv[14] = "type"; argv[15] = type;
 	argv[16] = "payload"; argv[17] = raw;
 	argv[18] = "time"; argv[19] = now;
 	for (i = 0; i < 20; i++)
-		lens[i] = strlen(argv[i]);
-	lens[17] = len;
+		lens[i] = i == 17 ? len : strlen(argv[i]);
 	if (gw_redis_command(c->redis, NULL, NULL, 20, argv, lens) == GW_OK)
 		c->inbound++;
 	else
@@ -444,5 +460,10 @@ void gw_cluster_inbound(gw_cluster_t *c, gw_session_t *s, const char *type,
 uint64_t gw_cluster_inbound_count(const gw_cluster_t *c)
 {
 	return c->inbound;
+}
+
+uint64_t gw_cluster_inbound_dropped(const gw_cluster_t *c, int rate)
+{
+	return rate ? c->inbound_rate_limited : c->inbound_too_big;
 }
 

@@ -86,6 +86,12 @@ gw_buf_t *gw_metrics_render(gw_node_t *node)
 	     (unsigned long long)st->rate_limited);
 	emit(&o, "gw_drops_total{node=\"%s\",reason=\"queue\"} %llu\n", o.node,
 	     (unsigned long long)st->dropped);
+	if (node->cluster) {
+		emit(&o, "gw_drops_total{node=\"%s\",reason=\"inbound_too_big\"} %llu\n",
+		     o.node, (unsigned long long)gw_cluster_inbound_dropped(node->cluster, 0));
+		emit(&o, "gw_drops_total{node=\"%s\",reason=\"inbound_rate_limited\"} %llu\n",
+		     o.node, (unsigned long long)gw_cluster_inbound_dropped(node->cluster, 1));
+	}
 	simple(&o, "gw_slow_consumer_disconnects_total", "counter",
 	       "Connections closed as slow consumers (4007).",
 	       st->closed[GW_CLOSE_SLOW_CONSUMER]);
@@ -115,6 +121,9 @@ gw_buf_t *gw_metrics_render(gw_node_t *node)
 		       gw_redis_latency_ms(r));
 		simple(&o, "gw_redis_reconnects_total", "counter", "Redis link failures.",
 		       gw_redis_reconnects(r));
+		simple(&o, "gw_redis_bad_replies_total", "counter",
+		       "Redis replies refused as malformed (each drops the link).",
+		       gw_redis_bad_replies(r));
 		simple(&o, "gw_inbound_total", "counter",
 		       "Client messages appended to the inbound stream.",
 		       gw_cluster_inbound_count(node->cluster));

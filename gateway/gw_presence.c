@@ -6,6 +6,20 @@
 #include "gw_protocol.h"
 #include "gw_router.h"
 
+#include <string.h>
+
+/*
+ * Every presence event frame is built here, so --presence-events is
+ * honoured by construction: NULL when events are off.
+ */
+static gw_buf_t *event_build(gw_node_t *node, int join, const char *lobby,
+			     const char *user, const char *conn, const char *reason)
+{
+	if (!node->cfg->presence_events)
+		return NULL;
+	return gw_proto_presence_event(join, lobby, user, conn, reason);
+}
+
 /*
  * One presence frame per event: delivered to the local members, and the
  * same buffer published to the other nodes.
@@ -14,12 +28,9 @@ static gw_buf_t *event_frame(gw_node_t *node, gw_session_t *s, int join,
 			     const char *reason)
 {
 	char id[GW_CONN_ID_MAX];
-	gw_buf_t *b;
+	gw_buf_t *b = event_build(node, join, s->m.lobby->name, s->m.user->name,
+				  gw_session_id_str(s, id), reason);
 
-	if (!node->cfg->presence_events)
-		return NULL;
-	b = gw_proto_presence_event(join, s->m.lobby->name, s->m.user->name,
-				    gw_session_id_str(s, id), reason);
 	if (b)
 		gw_router_deliver_lobby(node, s->m.lobby, b, s->m.id);
 	return b;
@@ -40,6 +51,22 @@ void gw_presence_leave(gw_node_t *node, gw_session_t *s, const char *reason)
 
 	if (node->cluster)
 		gw_cluster_presence_leave(node->cluster, s, b);
+	gw_buf_unref(b);
+}
+
+void gw_presence_node_lost(gw_node_t *node, const char *lobby, const char *user,
+			   const char *conn)
+{
+	gw_buf_t *b = event_build(node, 0, lobby, user, conn, "node_lost");
+	gw_lobby_t *l;
+
+	if (!b)
+		return;
+	l = gw_registry_lobby(node->reg, lobby, strlen(lobby));
+	if (l && l->count)
+		gw_router_deliver_lobby(node, l, b, 0);
+	if (node->cluster)
+		gw_cluster_publish_frame(node->cluster, lobby, b);
 	gw_buf_unref(b);
 }
 

@@ -16,6 +16,13 @@
 void gw_presence_join(gw_node_t *node, gw_session_t *s);
 /* `s` is leaving its lobby (still linked) for `reason`. */
 void gw_presence_leave(gw_node_t *node, gw_session_t *s, const char *reason);
+/*
+ * A connection of a dead node, swept from Redis by this node: its lobby
+ * (here and on the other nodes) gets presence_leave with reason node_lost.
+ * All strings borrowed.
+ */
+void gw_presence_node_lost(gw_node_t *node, const char *lobby, const char *user,
+			   const char *conn);
 /* Answers a {"type":"presence"} request from `s`. */
 void gw_presence_query(gw_node_t *node, gw_session_t *s);
 /* The local reply: the lobby's users here, each once. */

@@ -50,6 +50,7 @@ struct gw_redis {
 	struct event *tick, *retry;
 	uint32_t backoff_ms;
 	uint64_t ping_sent, probe_sent, last_probe, probe_seq, reconnects;
+	uint64_t bad_replies;
 	uint32_t latency_ms;
 	int ping_out;
 	gw_map_t *subs; /* channel → owned NUL-terminated name */
@@ -102,6 +103,11 @@ uint64_t gw_redis_switches(const gw_redis_t *r)
 uint64_t gw_redis_reconnects(const gw_redis_t *r)
 {
 	return r->reconnects;
+}
+
+uint64_t gw_redis_bad_replies(const gw_redis_t *r)
+{
+	return r->bad_replies;
 }
 
 static void set_state(gw_redis_t *r, gw_redis_state_t st)
@@ -433,6 +439,14 @@ static void link_fail(gw_redis_t *r, const char *why)
 	event_add(r->retry, &tv);
 	if (was_ready && r->ev.on_down)
 		r->ev.on_down(r->ud);
+}
+
+void gw_redis_refuse(gw_redis_t *r, const char *what)
+{
+	r->bad_replies++;
+	GW_LOG(GW_LOG_ERROR, "redis_bad_reply", GW_S("reply", what));
+	/* Inside a reply callback hiredis defers the context's free. */
+	link_fail(r, "malformed reply");
 }
 
 /* --- deadlines ------------------------------------------------------------- */

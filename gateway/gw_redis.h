@@ -87,6 +87,16 @@ const char *gw_redis_master(const gw_redis_t *r, int *port);
 /* Wall ms of the last change of master (0: none yet), and how many. */
 uint64_t gw_redis_last_switch_ms(const gw_redis_t *r);
 uint64_t gw_redis_switches(const gw_redis_t *r);
+/* Replies refused as malformed (gw_redis_refuse). */
+uint64_t gw_redis_bad_replies(const gw_redis_t *r);
+
+/*
+ * A reply did not have the shape its command promises (`what` names it):
+ * logged, counted, and the link dropped through the one failure path
+ * (BACKOFF, then reconnect). Nothing of that reply may be used. Safe to
+ * call from a reply callback.
+ */
+void gw_redis_refuse(gw_redis_t *r, const char *what);
 
 /* A command (argv form). GW_EUNAVAIL unless READY. */
 int gw_redis_command(gw_redis_t *r, gw_redis_reply_fn cb, void *ud, int argc,

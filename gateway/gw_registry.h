@@ -14,6 +14,7 @@
 
 #include "gw_list.h"
 #include "gw_common.h"
+#include "gw_ratelimit.h"
 
 typedef struct gw_lobby {
 	gw_list_t members;  /* gw_member_t.lobby_link */
@@ -29,6 +30,8 @@ typedef struct gw_user {
 	uint32_t count;
 	uint32_t name_len;
 	uint64_t mark;      /* scratch for de-duplicating walks */
+	gw_bucket_t inbound; /* gw_cluster: the user's inbound-stream budget here */
+	uint8_t inbound_armed; /* `inbound` initialised (users start zeroed) */
 	char name[];
 } gw_user_t;
 

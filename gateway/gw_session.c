@@ -93,6 +93,15 @@ uint64_t gw_conn_id_counter(const char *conn, size_t len)
 	return id;
 }
 
+uint64_t gw_conn_id_local(const char *node_id, const char *conn, size_t len)
+{
+	size_t nl = gw_conn_id_node_len(conn, len);
+
+	if (nl != strlen(node_id) || memcmp(conn, node_id, nl) != 0)
+		return 0;
+	return gw_conn_id_counter(conn, len);
+}
+
 static void queue_clear(gw_session_t *s)
 {
 	while (s->q_len) {

@@ -107,12 +107,17 @@ char *gw_session_id_str(const gw_session_t *s, char *buf);
 
 /*
  * Connection ids as text everywhere (Redis, envelopes, the API): "NODE.HEX".
- * gw_conn_id_format writes one (GW_CONN_ID_MAX bytes); the other two read
+ * gw_conn_id_format writes one (GW_CONN_ID_MAX bytes); the others read
  * the node part's length and the counter (0 if there is none) back.
  */
 char *gw_conn_id_format(const char *node_id, uint64_t id, char *buf);
 size_t gw_conn_id_node_len(const char *conn, size_t len);
 uint64_t gw_conn_id_counter(const char *conn, size_t len);
+/*
+ * The counter of `conn` if it names a connection of node `node_id`; 0 if
+ * it names another node's, or is not a connection id.
+ */
+uint64_t gw_conn_id_local(const char *node_id, const char *conn, size_t len);
 
 /*
  * Queues a reference to `b` (the caller keeps its own). When the queue

@@ -438,7 +438,7 @@ STANDALONE_FAMILIES = {
 CLUSTER_FAMILIES = {
     "gw_redis_up": "gauge", "gw_redis_state": "gauge",
     "gw_redis_latency_ms": "gauge", "gw_redis_reconnects_total": "counter",
-    "gw_inbound_total": "counter",
+    "gw_redis_bad_replies_total": "counter", "gw_inbound_total": "counter",
 }
 
 
@@ -901,4 +901,110 @@ def test_inbound_disabled_refuses_unknown_type(gateway, redis):
         subset(await alice.recv_json("error"), code="unknown_type")
         assert redis.cmd("EXISTS", "{gw}:inbound") == 0, xrange(redis)
         assert na.admin.metrics().value("gw_inbound_total", node="n1") == 0
+    run(body())
+
+
+def test_inbound_message_filling_its_buffer_exactly(gateway, redis):
+    # A message reassembled from fragments sits in a buffer exactly as long
+    # as the message (1,024 bytes), with no NUL after it. The node used to
+    # strlen() it: a heap over-read that the ASan build reports and aborts on.
+    (na,) = cluster_nodes(gateway, redis, ids=("n1",))
+
+    async def body():
+        alice = await na.raw("chess", "alice")
+        head, tail = '{"type":"chat.custom","pad":"', '"}'
+        msg = head + "x" * (1024 - len(head) - len(tail)) + tail
+        assert len(msg) == 1024
+        await alice.send_fragments([msg[:512].encode(), msg[512:].encode()])
+        entries = await await_until(
+            lambda: xrange(redis) or None, 3, "an entry in {gw}:inbound")
+        assert [f["payload"] for _, f in entries] == [msg]
+    run(body())
+    assert na.running(), na.log_tail()
+
+
+def test_inbound_bounded_per_message_and_per_user(gateway, redis):
+    # Any logged-in client can write to Redis through the inbound stream:
+    # each entry is capped in bytes (--inbound-max-message) and each user in
+    # rate (--inbound-rate per second, on each node); what is over is
+    # dropped, counted and answered with an error frame.
+    (na,) = cluster_nodes(gateway, redis, ids=("n1",), inbound_max_message=256,
+                          inbound_rate=1, user_policy="multi")
+
+    async def body():
+        alice = await na.join("chess", "alice")
+        alice2 = await na.join("go", "alice")
+        big = json.dumps({"type": "chat.custom", "pad": "x" * 300})
+        await alice.send_raw(big)
+        subset(await alice.recv_json("error"), code="inbound_too_big")
+        assert redis.cmd("EXISTS", "{gw}:inbound") == 0, xrange(redis)
+
+        # One message a second per user, shared by the user's connections
+        # (the second comes well within the second).
+        await alice.send_raw(json.dumps({"type": "chat.custom", "i": 0}))
+        await alice2.send_raw(json.dumps({"type": "chat.custom", "i": 1}))
+        subset(await alice2.recv_json("error"), code="inbound_rate_limited")
+        await expect_none(alice, "error", 0.3)
+        # another user has a budget of their own
+        bob = await na.join("chess", "bob")
+        await bob.send_raw(json.dumps({"type": "chat.custom", "i": 2}))
+        entries = await await_until(
+            lambda: (lambda e: e if len(e) >= 2 else None)(xrange(redis)),
+            3, "two entries in {gw}:inbound")
+        assert sorted(json.loads(f["payload"])["i"] for _, f in entries) == \
+            [0, 2], entries
+        m = na.admin.metrics()
+        assert m.get("gw_inbound_total", node="n1") == 2, m.text
+        assert m.get("gw_drops_total", node="n1",
+                     reason="inbound_too_big") == 1, m.text
+        assert m.get("gw_drops_total", node="n1",
+                     reason="inbound_rate_limited") == 1, m.text
+        # the connections stay open
+        await alice.send_raw('{"type":"presence"}')
+        await alice.recv_json("presence")
+    run(body())
+
+
+def test_kick_other_nodes_connection_id_spares_ours(gateway):
+    # "n9.<hex>" names connection <hex> of node n9, not of this node: a
+    # local kick must compare the node part too.
+    gw = api_node(gateway, user_policy="multi")
+
+    async def body():
+        a1 = await gw.join("chess", "alice")
+        counter = a1.conn_id.rsplit(".", 1)[1]
+        assert a1.conn_id == "n1." + counter
+        assert_error(gw.admin.post("/api/kick", {
+            "user": "alice", "connection_id": "n9." + counter}),
+            404, "not_found")
+        await expect_none(a1, "error", 0.3)
+        await a1.send_raw('{"type":"presence"}')
+        subset(await a1.recv_json("presence"), users=["alice"])
+        gw.admin.ok("POST", "/api/kick",
+                    {"user": "alice", "connection_id": a1.conn_id})
+        await a1.expect_close(4009, "kicked")
+    run(body())
+
+
+def test_malformed_sweep_reply_drops_the_link(gateway, redis):
+    # A dead node's entry planted with an empty lobby makes sweep.lua return
+    # a triple cut short by "". The node must refuse the reply (log, count,
+    # drop and re-establish the link), not guess at what it means.
+    (na,) = cluster_nodes(gateway, redis, ids=("n1",))
+    redis.cmd("ZADD", "{gw}:nodes", 1, "ghost")
+    redis.cmd("HSET", "{gw}:node:ghost:conns", "ghost.1", "bob\t")
+    wait_for(lambda: redis.cmd("EXISTS", "{gw}:node:ghost:conns") == 0,
+             3 * TTL, "the ghost node swept")
+    wait_for(lambda: na.admin.metrics().get("gw_redis_bad_replies_total",
+                                            node="n1") == 1,
+             3, "gw_redis_bad_replies_total == 1")
+    assert [r for r in na.log_records("redis_bad_reply")
+            if r.get("reply") == "sweep"], na.log_tail()
+    # the link comes back and the node serves
+    wait_ready(na, 10)
+
+    async def body():
+        alice = await na.join("chess", "alice")
+        await alice.send_raw('{"type":"presence"}')
+        subset(await alice.recv_json("presence"), users=["alice"])
     run(body())

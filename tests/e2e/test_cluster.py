@@ -284,6 +284,36 @@ def test_node_killed_is_swept(gateway, redis):
     assert n1.running() and n3.running()
 
 
+@pytest.mark.parametrize("events", [True, False])
+def test_node_lost_follows_presence_events(gateway, redis, events):
+    # The survivors' presence_leave (reason node_lost) is a presence event
+    # like any other: --presence-events=false silences it too.
+    n1, n2 = start_nodes(gateway, redis, n=2, lease_ttl=TTL,
+                         presence_events=events)
+
+    async def body():
+        alice = await n1.join("chess", "alice")
+        bob = await n2.join("chess", "bob")
+        await wait_subscribed(redis, "chess", 2)
+        n2.expect_failure = True  # killed on purpose: no exit 0 expected
+        n2.kill()
+        await await_until(lambda: not redis.user_entries("bob") and
+                          "n2" not in redis.nodes(), 3 * TTL,
+                          "n2 swept from Redis")
+        if events:
+            m = await recv_match(alice, "presence_leave",
+                                 lambda m: m.get("user") == "bob", timeout=3)
+            subset(m, lobby="chess", reason="node_lost",
+                   connection_id=bob.conn_id)
+        else:
+            await expect_none(alice, "presence_leave", 1.0)
+        # the lobby itself is intact
+        p = await alice.presence()
+        assert p["users"] == ["alice"], p
+    run(body())
+    assert n1.running()
+
+
 # --------------------------------------------------------------------------
 # 8. Redis crash and empty restart
 # --------------------------------------------------------------------------

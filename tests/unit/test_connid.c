@@ -39,11 +39,26 @@ static void test_malformed(void **state)
 	assert_true(gw_conn_id_counter("n1.2aXX", 5) == 0x2a);
 }
 
+/* A connection id names a node as well as a counter: "n9.2a" is not ours. */
+static void test_local(void **state)
+{
+	(void)state;
+	assert_true(gw_conn_id_local("n1", "n1.2a", 5) == 0x2a);
+	assert_true(gw_conn_id_local("node-1.eu", "node-1.eu.1f", 12) == 0x1f);
+	assert_true(gw_conn_id_local("n1", "n9.2a", 5) == 0);
+	assert_true(gw_conn_id_local("n1", "n11.2a", 6) == 0);
+	assert_true(gw_conn_id_local("n11", "n1.2a", 5) == 0);
+	assert_true(gw_conn_id_local("n1", "2a", 2) == 0);
+	assert_true(gw_conn_id_local("n1", "n1.", 3) == 0);
+	assert_true(gw_conn_id_local("n1", "n1.xyz", 6) == 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_local),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
