@@ -580,6 +580,185 @@ static void test_encode_alloc_failure(void **state)
 	roundtrip(&e);
 }
 
+/* --- golden bytes ------------------------------------------------------- */
+
+/*
+ * Byte-exact encodings captured from the hand-written encoder that nodes
+ * ran before msgpack-c took over (commit afa9e79), so that old and new
+ * nodes keep reading each other. A golden is a list of parts: hex, or a
+ * run of one byte (the long strings and payloads).
+ */
+typedef struct {
+	const char *hex;
+	char fill;
+	size_t n;
+} gold_part_t;
+
+#define HEX(s) { s, 0, 0 }
+#define RUN(c, k) { NULL, c, k }
+
+static const char GOLD_FRAME[] =
+	"{\"type\":\"message\",\"lobby\":\"lobby-42\",\"from\":\"alice\","
+	"\"seq\":123457,\"data\":{\"text\":\"hello everyone, the next "
+	"round starts in five minutes\",\"ts\":1733000000}}";
+
+static const gold_part_t GOLD_LOBBY[] = {
+	HEX("86a17601a174a36d7367a16fa967772d6e6f64652d33a16c"),
+	HEX("a86c6f6262792d3432a171ce0001e241a170c4997b227479"),
+	HEX("7065223a226d657373616765222c226c6f626279223a226c"),
+	HEX("6f6262792d3432222c2266726f6d223a22616c696365222c"),
+	HEX("22736571223a3132333435372c2264617461223a7b227465"),
+	HEX("7874223a2268656c6c6f2065766572796f6e652c20746865"),
+	HEX("206e65787420726f756e642073746172747320696e206669"),
+	HEX("7665206d696e75746573222c227473223a31373333303030"),
+	HEX("3030307d7d"),
+	{ NULL, 0, 0 },
+};
+static const gold_part_t GOLD_DIRECT[] = {
+	HEX("85a17601a174a36d7367a16fa967772d6e6f64652d31a175"),
+	HEX("a5616c696365a170c42a7b2274797065223a226469726563"),
+	HEX("74222c2266726f6d223a22626f62222c2264617461223a22"),
+	HEX("6869227d"),
+	{ NULL, 0, 0 },
+};
+static const gold_part_t GOLD_KICK[] = {
+	HEX("86a17601a174a46b69636ba16fa967772d6e6f64652d32a1"),
+	HEX("75a5616c696365a163ac67772d6e6f64652d323a3137a172"),
+	HEX("a87265706c61636564"),
+	{ NULL, 0, 0 },
+};
+static const gold_part_t GOLD_PROBE[] = {
+	HEX("84a17601a174a570726f6265a16fa967772d6e6f64652d32"),
+	HEX("a171ccc8"),
+	{ NULL, 0, 0 },
+};
+/* str8, str16, fixstr at 31, str8 at 32, uint64, bin16. */
+static const gold_part_t GOLD_FORMATS16[] = {
+	HEX("88a17601a174a36d7367a16cd928"), RUN('l', 40),
+	HEX("a175da0100"), RUN('u', 256),
+	HEX("a163d920"), RUN('l', 32),
+	HEX("a172bf"), RUN('l', 31),
+	HEX("a171cf0000010000000000a170c5012c"), RUN('{', 300),
+	{ NULL, 0, 0 },
+};
+/* uint16, bin32. */
+static const gold_part_t GOLD_FORMATS32[] = {
+	HEX("88a17601a174a36d7367a16cd928"), RUN('l', 40),
+	HEX("a175da0100"), RUN('u', 256),
+	HEX("a163d920"), RUN('l', 32),
+	HEX("a172bf"), RUN('l', 31),
+	HEX("a171cdffffa170c600010000"), RUN('{', 65536),
+	{ NULL, 0, 0 },
+};
+/* str8 at 255, uint32, bin8 at 255. */
+static const gold_part_t GOLD_FORMATS8[] = {
+	HEX("88a17601a174a36d7367a16cd928"), RUN('l', 40),
+	HEX("a175d9ff"), RUN('u', 255),
+	HEX("a163d920"), RUN('l', 32),
+	HEX("a172bf"), RUN('l', 31),
+	HEX("a171ceffffffffa170c4ff"), RUN('{', 255),
+	{ NULL, 0, 0 },
+};
+
+static void gold_bytes(const gold_part_t *g, bb_t *bb)
+{
+	for (; g->hex || g->n; g++) {
+		const char *h;
+		size_t k;
+
+		for (h = g->hex; h && *h; h += 2) {
+			unsigned v;
+
+			assert_int_equal(sscanf(h, "%2x", &v), 1);
+			bb_u8(bb, (uint8_t)v);
+		}
+		for (k = 0; k < g->n; k++)
+			bb_u8(bb, (uint8_t)g->fill);
+	}
+}
+
+/* Encodes `e`, compares with the golden bytes, decodes them back. */
+static void check_golden(const gw_envelope_t *e, const gold_part_t *g)
+{
+	bb_t want = { 0 };
+	gw_envelope_t d;
+	char *buf, *in;
+	size_t len;
+
+	gold_bytes(g, &want);
+	encode_ok(e, &buf, &len);
+	assert_int_equal(len, want.len);
+	assert_memory_equal(buf, want.b, len);
+	gw_free(buf);
+	in = dup_exact(want.b, want.len);
+	assert_int_equal(gw_envelope_decode(in, want.len, &d), GW_OK);
+	assert_same(e, &d);
+	gw_envelope_clear(&d);
+	free(in);
+	bb_free(&want);
+}
+
+static void test_golden_old_codec(void **state)
+{
+	char *big = malloc(65536);
+	char s256[256], s40[40];
+	gw_envelope_t e = { .type = GW_ENV_MSG };
+
+	(void)state;
+	assert_non_null(big);
+	memset(big, '{', 65536);
+	memset(s256, 'u', sizeof(s256));
+	memset(s40, 'l', sizeof(s40));
+
+	/* A lobby broadcast, a direct message, a kick, a probe. */
+	e.origin = "gw-node-3", e.origin_len = 9;
+	e.lobby = "lobby-42", e.lobby_len = 8;
+	e.seq = 123457;
+	e.payload = GOLD_FRAME, e.payload_len = strlen(GOLD_FRAME);
+	check_golden(&e, GOLD_LOBBY);
+
+	memset(&e, 0, sizeof(e));
+	e.type = GW_ENV_MSG;
+	e.origin = "gw-node-1", e.origin_len = 9;
+	e.user = "alice", e.user_len = 5;
+	e.payload = "{\"type\":\"direct\",\"from\":\"bob\",\"data\":\"hi\"}";
+	e.payload_len = strlen(e.payload);
+	check_golden(&e, GOLD_DIRECT);
+
+	memset(&e, 0, sizeof(e));
+	e.type = GW_ENV_KICK;
+	e.origin = "gw-node-2", e.origin_len = 9;
+	e.user = "alice", e.user_len = 5;
+	e.conn = "gw-node-2:17", e.conn_len = 12;
+	e.reason = "replaced", e.reason_len = 8;
+	check_golden(&e, GOLD_KICK);
+
+	memset(&e, 0, sizeof(e));
+	e.type = GW_ENV_PROBE;
+	e.origin = "gw-node-2", e.origin_len = 9;
+	e.seq = 200;
+	check_golden(&e, GOLD_PROBE);
+
+	/* Every str, uint and bin format the encoder can choose. */
+	memset(&e, 0, sizeof(e));
+	e.type = GW_ENV_MSG;
+	e.lobby = s40, e.lobby_len = 40;
+	e.user = s256, e.user_len = 256;
+	e.conn = s40, e.conn_len = 32;
+	e.reason = s40, e.reason_len = 31;
+	e.seq = (uint64_t)1 << 40;
+	e.payload = big, e.payload_len = 300;
+	check_golden(&e, GOLD_FORMATS16);
+	e.seq = 65535;
+	e.payload_len = 65536;
+	check_golden(&e, GOLD_FORMATS32);
+	e.seq = 0xffffffffu;
+	e.user_len = 255;
+	e.payload_len = 255;
+	check_golden(&e, GOLD_FORMATS8);
+	free(big);
+}
+
 /* --- decoding: interoperability ----------------------------------------- */
 
 static void pk_str(msgpack_packer *pk, const char *s)
@@ -1737,6 +1916,7 @@ int main(void)
 		T(test_encode_exact_bytes),
 		T(test_encode_refusals),
 		T(test_encode_alloc_failure),
+		T(test_golden_old_codec),
 		T(test_decode_msgpack_c_output),
 		T(test_decode_integer_formats),
 		T(test_decode_version),
