@@ -1181,6 +1181,204 @@ static void test_huge_counts_fail_fast(void **state)
 	gw_alloc_fail_after(-1);
 }
 
+/*
+ * The pre-check in front of msgpack-c's unpacker. msgpack-c allocates for
+ * the count an array or map header declares before reading any element,
+ * so each input below would have it ask for gigabytes (or crash under
+ * ASan) if it got that far. Every one must be refused at once, with every
+ * gw allocation failing too (none is needed to say no).
+ */
+
+/* A container header of format `fmt` (0x90 fixarray, 0x80 fixmap, 0xdc..
+ * 0xdf) declaring `n`. */
+static void bb_container(bb_t *bb, uint8_t fmt, uint32_t n)
+{
+	if (fmt == 0x80 || fmt == 0x90) {
+		bb_u8(bb, (uint8_t)(fmt | n));
+		return;
+	}
+	bb_u8(bb, fmt);
+	bb_be(bb, n, fmt == 0xdc || fmt == 0xde ? 2 : 4);
+}
+
+/* Declared counts far past the bytes left, wherever a container starts:
+ * as a value, as a key, and as the envelope itself. */
+static void test_precheck_declared_counts(void **state)
+{
+	static const struct {
+		uint8_t fmt;
+		uint32_t n;
+	} heads[] = {
+		{ 0xdd, 0xffffffffu }, { 0xdf, 0xffffffffu },
+		{ 0xdd, 0x10000000u }, { 0xdf, 0x08000000u },
+		{ 0xdc, 0xffff }, { 0xde, 0xffff }, { 0x90, 15 }, { 0x80, 15 },
+	};
+	size_t i, where;
+
+	(void)state;
+	gw_alloc_fail_after(0);
+	for (i = 0; i < GW_ARRAY_LEN(heads); i++) {
+		for (where = 0; where < 3; where++) {
+			bb_t bb = { 0 };
+
+			bb_map(&bb, 3);
+			bb_kv(&bb, "t", "probe");
+			if (where == 0) {        /* a value */
+				bb_str(&bb, "zz");
+				bb_container(&bb, heads[i].fmt, heads[i].n);
+			} else if (where == 1) { /* a key */
+				bb_container(&bb, heads[i].fmt, heads[i].n);
+				bb_u8(&bb, 0x01);
+			} else {                 /* the value of a known key */
+				bb_str(&bb, "p");
+				bb_container(&bb, heads[i].fmt, heads[i].n);
+			}
+			bb_kv(&bb, "o", "node-1");
+			assert_true(timed_decode(&bb, GW_EINVAL) < 100.0);
+			bb_free(&bb);
+		}
+	}
+	/* The envelope map: within the key limit but past the bytes left
+	 * (each pair takes at least two), and past the limit. */
+	{
+		bb_t bb = { 0 };
+
+		bb_map(&bb, 15);
+		bb_kv(&bb, "t", "probe");
+		assert_true(timed_decode(&bb, GW_EINVAL) < 100.0);
+		bb_free(&bb);
+		bb_container(&bb, 0xdf, 0x08000000u);
+		bb_kv(&bb, "t", "probe");
+		assert_true(timed_decode(&bb, GW_ETOOBIG) < 100.0);
+		bb_free(&bb);
+		bb_container(&bb, 0xde, GW_ENV_MAX_KEYS + 1);
+		bb_kv(&bb, "t", "probe");
+		assert_true(timed_decode(&bb, GW_ETOOBIG) < 100.0);
+		bb_free(&bb);
+	}
+	gw_alloc_fail_after(-1);
+}
+
+/*
+ * Nesting: the envelope map is the only container allowed, so a value
+ * nested two or a thousand levels deep is refused, in whatever mix of
+ * arrays and maps, and however large the counts the inner levels claim.
+ */
+static void test_precheck_deep_nesting(void **state)
+{
+	static const size_t depths[] = { 2, 3, 31, 32, 33, 1000 };
+	static const uint8_t fmts[] = { 0x90, 0x80, 0xdd, 0xdf };
+	size_t d, f, k;
+
+	(void)state;
+	gw_alloc_fail_after(0);
+	for (d = 0; d < GW_ARRAY_LEN(depths); d++) {
+		for (f = 0; f < GW_ARRAY_LEN(fmts) + 1; f++) {
+			bb_t bb = { 0 };
+
+			bb_map(&bb, 2);
+			bb_kv(&bb, "t", "probe");
+			bb_str(&bb, "zz");
+			/*
+			 * Depth 1 is the envelope; then depths[d] - 1 levels,
+			 * each holding the next (behind a key in a map). With
+			 * f == 4 they alternate and claim 2^32-1 entries.
+			 */
+			for (k = 1; k < depths[d]; k++) {
+				uint8_t fmt = f < 4 ? fmts[f] :
+					      k % 2 ? 0xdd : 0xdf;
+
+				bb_container(&bb, fmt, f == 4 ? 0xffffffffu : 1);
+				if (fmt == 0x80 || fmt == 0xdf)
+					bb_str(&bb, "k");
+			}
+			bb_u8(&bb, 0x01);
+			assert_true(timed_decode(&bb, GW_EINVAL) < 100.0);
+			bb_free(&bb);
+		}
+	}
+	gw_alloc_fail_after(-1);
+}
+
+/*
+ * A complete value of format `fmt` after its marker, into `v`: lengths
+ * and counts are 16 or 1, bodies 'x'. Returns the number of bytes, and in
+ * *ok whether an unknown key may hold it (not ext, array or map).
+ */
+static size_t full_value(uint8_t fmt, uint8_t *v, int *ok)
+{
+	static const struct {
+		uint8_t fmt, len_bytes, fixed;
+	} t[] = {
+		{ 0xc4, 1, 0 }, { 0xc5, 2, 0 }, { 0xc6, 4, 0 }, { 0xd9, 1, 0 },
+		{ 0xda, 2, 0 }, { 0xdb, 4, 0 }, { 0xc7, 1, 0 }, { 0xc8, 2, 0 },
+		{ 0xc9, 4, 0 }, { 0xdc, 2, 0 }, { 0xdd, 4, 0 }, { 0xde, 2, 0 },
+		{ 0xdf, 4, 0 }, { 0xcc, 0, 1 }, { 0xcd, 0, 2 }, { 0xce, 0, 4 },
+		{ 0xcf, 0, 8 }, { 0xd0, 0, 1 }, { 0xd1, 0, 2 }, { 0xd2, 0, 4 },
+		{ 0xd3, 0, 8 }, { 0xca, 0, 4 }, { 0xcb, 0, 8 }, { 0xd4, 0, 2 },
+		{ 0xd5, 0, 3 }, { 0xd6, 0, 5 }, { 0xd7, 0, 9 }, { 0xd8, 0, 17 },
+	};
+	size_t i, n = 0;
+
+	for (i = 0; t[i].fmt != fmt; i++)
+		assert_true(i + 1 < GW_ARRAY_LEN(t));
+	*ok = fmt < 0xc7 || (fmt >= 0xca && fmt <= 0xd3) ||
+	      (fmt >= 0xd9 && fmt <= 0xdb);
+	if (t[i].fixed) {
+		memset(v, 0x10, t[i].fixed);
+		return t[i].fixed;
+	}
+	memset(v, 0, t[i].len_bytes);
+	n = t[i].len_bytes;
+	if (fmt >= 0xdc) { /* one element: 1, or "k": 1 */
+		v[n - 1] = 1;
+		if (fmt >= 0xde)
+			v[n++] = 0xa1, v[n++] = 'k';
+		v[n++] = 0x01;
+		return n;
+	}
+	v[n - 1] = 16;
+	if (fmt >= 0xc7 && fmt <= 0xc9)
+		v[n++] = 0x01; /* ext type */
+	memset(v + n, 'x', 16);
+	return n + 16;
+}
+
+/*
+ * Truncated values: for every format with a length, count or fixed-size
+ * body, each cut between the marker and the end is refused as malformed
+ * without reading past the end (ASan: every input is an exact heap block);
+ * the whole value is then accepted, or refused for its type.
+ */
+static void test_precheck_truncated_values(void **state)
+{
+	static const uint8_t fmts[] = {
+		0xc4, 0xc5, 0xc6, 0xd9, 0xda, 0xdb, 0xc7, 0xc8, 0xc9, 0xdc,
+		0xdd, 0xde, 0xdf, 0xcc, 0xcd, 0xce, 0xcf, 0xd0, 0xd1, 0xd2,
+		0xd3, 0xca, 0xcb, 0xd4, 0xd5, 0xd6, 0xd7, 0xd8,
+	};
+	uint8_t v[32];
+	size_t i, n, cut;
+	int ok;
+
+	(void)state;
+	for (i = 0; i < GW_ARRAY_LEN(fmts); i++) {
+		n = full_value(fmts[i], v, &ok);
+		for (cut = 0; cut <= n; cut++) {
+			bb_t bb = { 0 };
+
+			bb_map(&bb, 2);
+			bb_kv(&bb, "t", "probe");
+			bb_str(&bb, "zz");
+			bb_u8(&bb, fmts[i]);
+			bb_raw(&bb, v, cut);
+			assert_int_equal(try_bb(&bb), cut == n && ok ? GW_OK :
+					 GW_EINVAL);
+			bb_free(&bb);
+		}
+	}
+}
+
 /* Arrays, maps and ext values are refused wherever they appear. */
 static void test_nested_and_ext_values(void **state)
 {
@@ -1926,6 +2124,9 @@ int main(void)
 		T(test_truncated_at_every_offset),
 		T(test_trailing_bytes),
 		T(test_huge_counts_fail_fast),
+		T(test_precheck_declared_counts),
+		T(test_precheck_deep_nesting),
+		T(test_precheck_truncated_values),
 		T(test_nested_and_ext_values),
 		T(test_non_string_keys),
 		T(test_duplicate_keys),
