@@ -115,9 +115,12 @@ test: all unit bench-smoke e2e test-js test-browser
 # scenario so the tool cannot rot: it fails when gwbench does (a ramp that
 # falls short, a fan-out that delivers nothing, wrong presence in Redis).
 BENCH_SCENARIOS := idle idle-cluster connect fanout fanout-cluster churn slow
-.PHONY: bench bench-smoke
+.PHONY: bench bench-smoke bench-envelope
 bench: all
 	GW_BUILD=$(BUILD) bench/run.sh all
+# The envelope codec alone (encode + decode of a lobby broadcast).
+bench-envelope: $(BUILD)/tests/bench_envelope
+	$(BUILD)/tests/bench_envelope
 bench-smoke: all
 	@mkdir -p $(BUILD)/bench-smoke
 	@set -e; for s in $(BENCH_SCENARIOS); do \

@@ -2,9 +2,12 @@
  * gw_envelope.h — inter-node envelopes on Redis pub/sub (msgpack, and a
  * JSON form for backends). docs/redis-schema.md is the contract.
  *
- * Decoding is defensive: msgpack-c has no element-count cap, so sizes and
- * counts are validated against the limits below BEFORE anything is
- * allocated, and truncated input or trailing bytes reject the envelope.
+ * Both directions use msgpack-c. Decoding is defensive: msgpack-c's
+ * unpacker has no element-count cap, so a bounded pre-check first
+ * validates every declared size and count against the limits below and
+ * the bytes present, and refuses nested containers, BEFORE msgpack-c
+ * allocates anything; truncated input or trailing bytes reject the
+ * envelope.
  */
 #ifndef GW_ENVELOPE_H
 #define GW_ENVELOPE_H
@@ -50,8 +53,10 @@ int gw_envelope_encode(const gw_envelope_t *e, char **out, size_t *out_len);
  * Decodes `in`: a msgpack map (first byte 0x80..0x8f, 0xde or 0xdf) or a
  * JSON object (first byte '{'). The result may point into `in`, which must
  * outlive it. Returns GW_OK or GW_EINVAL (malformed, truncated, trailing
- * data, wrong types, unknown "t", missing payload for "msg") or GW_ETOOBIG.
- * Always call gw_envelope_clear afterwards.
+ * data, wrong types, nested arrays/maps, unknown "t", missing payload for
+ * "msg") or GW_ETOOBIG (past a limit). A msgpack length past the largest
+ * limit is GW_ETOOBIG even when the input is also cut short; one within it
+ * but past the end is GW_EINVAL. Always call gw_envelope_clear afterwards.
  */
 int gw_envelope_decode(const char *in, size_t len, gw_envelope_t *out);
 void gw_envelope_clear(gw_envelope_t *e);

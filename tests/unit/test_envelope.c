@@ -580,6 +580,185 @@ static void test_encode_alloc_failure(void **state)
 	roundtrip(&e);
 }
 
+/* --- golden bytes ------------------------------------------------------- */
+
+/*
+ * Byte-exact encodings captured from the hand-written encoder that nodes
+ * ran before msgpack-c took over (commit afa9e79), so that old and new
+ * nodes keep reading each other. A golden is a list of parts: hex, or a
+ * run of one byte (the long strings and payloads).
+ */
+typedef struct {
+	const char *hex;
+	char fill;
+	size_t n;
+} gold_part_t;
+
+#define HEX(s) { s, 0, 0 }
+#define RUN(c, k) { NULL, c, k }
+
+static const char GOLD_FRAME[] =
+	"{\"type\":\"message\",\"lobby\":\"lobby-42\",\"from\":\"alice\","
+	"\"seq\":123457,\"data\":{\"text\":\"hello everyone, the next "
+	"round starts in five minutes\",\"ts\":1733000000}}";
+
+static const gold_part_t GOLD_LOBBY[] = {
+	HEX("86a17601a174a36d7367a16fa967772d6e6f64652d33a16c"),
+	HEX("a86c6f6262792d3432a171ce0001e241a170c4997b227479"),
+	HEX("7065223a226d657373616765222c226c6f626279223a226c"),
+	HEX("6f6262792d3432222c2266726f6d223a22616c696365222c"),
+	HEX("22736571223a3132333435372c2264617461223a7b227465"),
+	HEX("7874223a2268656c6c6f2065766572796f6e652c20746865"),
+	HEX("206e65787420726f756e642073746172747320696e206669"),
+	HEX("7665206d696e75746573222c227473223a31373333303030"),
+	HEX("3030307d7d"),
+	{ NULL, 0, 0 },
+};
+static const gold_part_t GOLD_DIRECT[] = {
+	HEX("85a17601a174a36d7367a16fa967772d6e6f64652d31a175"),
+	HEX("a5616c696365a170c42a7b2274797065223a226469726563"),
+	HEX("74222c2266726f6d223a22626f62222c2264617461223a22"),
+	HEX("6869227d"),
+	{ NULL, 0, 0 },
+};
+static const gold_part_t GOLD_KICK[] = {
+	HEX("86a17601a174a46b69636ba16fa967772d6e6f64652d32a1"),
+	HEX("75a5616c696365a163ac67772d6e6f64652d323a3137a172"),
+	HEX("a87265706c61636564"),
+	{ NULL, 0, 0 },
+};
+static const gold_part_t GOLD_PROBE[] = {
+	HEX("84a17601a174a570726f6265a16fa967772d6e6f64652d32"),
+	HEX("a171ccc8"),
+	{ NULL, 0, 0 },
+};
+/* str8, str16, fixstr at 31, str8 at 32, uint64, bin16. */
+static const gold_part_t GOLD_FORMATS16[] = {
+	HEX("88a17601a174a36d7367a16cd928"), RUN('l', 40),
+	HEX("a175da0100"), RUN('u', 256),
+	HEX("a163d920"), RUN('l', 32),
+	HEX("a172bf"), RUN('l', 31),
+	HEX("a171cf0000010000000000a170c5012c"), RUN('{', 300),
+	{ NULL, 0, 0 },
+};
+/* uint16, bin32. */
+static const gold_part_t GOLD_FORMATS32[] = {
+	HEX("88a17601a174a36d7367a16cd928"), RUN('l', 40),
+	HEX("a175da0100"), RUN('u', 256),
+	HEX("a163d920"), RUN('l', 32),
+	HEX("a172bf"), RUN('l', 31),
+	HEX("a171cdffffa170c600010000"), RUN('{', 65536),
+	{ NULL, 0, 0 },
+};
+/* str8 at 255, uint32, bin8 at 255. */
+static const gold_part_t GOLD_FORMATS8[] = {
+	HEX("88a17601a174a36d7367a16cd928"), RUN('l', 40),
+	HEX("a175d9ff"), RUN('u', 255),
+	HEX("a163d920"), RUN('l', 32),
+	HEX("a172bf"), RUN('l', 31),
+	HEX("a171ceffffffffa170c4ff"), RUN('{', 255),
+	{ NULL, 0, 0 },
+};
+
+static void gold_bytes(const gold_part_t *g, bb_t *bb)
+{
+	for (; g->hex || g->n; g++) {
+		const char *h;
+		size_t k;
+
+		for (h = g->hex; h && *h; h += 2) {
+			unsigned v;
+
+			assert_int_equal(sscanf(h, "%2x", &v), 1);
+			bb_u8(bb, (uint8_t)v);
+		}
+		for (k = 0; k < g->n; k++)
+			bb_u8(bb, (uint8_t)g->fill);
+	}
+}
+
+/* Encodes `e`, compares with the golden bytes, decodes them back. */
+static void check_golden(const gw_envelope_t *e, const gold_part_t *g)
+{
+	bb_t want = { 0 };
+	gw_envelope_t d;
+	char *buf, *in;
+	size_t len;
+
+	gold_bytes(g, &want);
+	encode_ok(e, &buf, &len);
+	assert_int_equal(len, want.len);
+	assert_memory_equal(buf, want.b, len);
+	gw_free(buf);
+	in = dup_exact(want.b, want.len);
+	assert_int_equal(gw_envelope_decode(in, want.len, &d), GW_OK);
+	assert_same(e, &d);
+	gw_envelope_clear(&d);
+	free(in);
+	bb_free(&want);
+}
+
+static void test_golden_old_codec(void **state)
+{
+	char *big = malloc(65536);
+	char s256[256], s40[40];
+	gw_envelope_t e = { .type = GW_ENV_MSG };
+
+	(void)state;
+	assert_non_null(big);
+	memset(big, '{', 65536);
+	memset(s256, 'u', sizeof(s256));
+	memset(s40, 'l', sizeof(s40));
+
+	/* A lobby broadcast, a direct message, a kick, a probe. */
+	e.origin = "gw-node-3", e.origin_len = 9;
+	e.lobby = "lobby-42", e.lobby_len = 8;
+	e.seq = 123457;
+	e.payload = GOLD_FRAME, e.payload_len = strlen(GOLD_FRAME);
+	check_golden(&e, GOLD_LOBBY);
+
+	memset(&e, 0, sizeof(e));
+	e.type = GW_ENV_MSG;
+	e.origin = "gw-node-1", e.origin_len = 9;
+	e.user = "alice", e.user_len = 5;
+	e.payload = "{\"type\":\"direct\",\"from\":\"bob\",\"data\":\"hi\"}";
+	e.payload_len = strlen(e.payload);
+	check_golden(&e, GOLD_DIRECT);
+
+	memset(&e, 0, sizeof(e));
+	e.type = GW_ENV_KICK;
+	e.origin = "gw-node-2", e.origin_len = 9;
+	e.user = "alice", e.user_len = 5;
+	e.conn = "gw-node-2:17", e.conn_len = 12;
+	e.reason = "replaced", e.reason_len = 8;
+	check_golden(&e, GOLD_KICK);
+
+	memset(&e, 0, sizeof(e));
+	e.type = GW_ENV_PROBE;
+	e.origin = "gw-node-2", e.origin_len = 9;
+	e.seq = 200;
+	check_golden(&e, GOLD_PROBE);
+
+	/* Every str, uint and bin format the encoder can choose. */
+	memset(&e, 0, sizeof(e));
+	e.type = GW_ENV_MSG;
+	e.lobby = s40, e.lobby_len = 40;
+	e.user = s256, e.user_len = 256;
+	e.conn = s40, e.conn_len = 32;
+	e.reason = s40, e.reason_len = 31;
+	e.seq = (uint64_t)1 << 40;
+	e.payload = big, e.payload_len = 300;
+	check_golden(&e, GOLD_FORMATS16);
+	e.seq = 65535;
+	e.payload_len = 65536;
+	check_golden(&e, GOLD_FORMATS32);
+	e.seq = 0xffffffffu;
+	e.user_len = 255;
+	e.payload_len = 255;
+	check_golden(&e, GOLD_FORMATS8);
+	free(big);
+}
+
 /* --- decoding: interoperability ----------------------------------------- */
 
 static void pk_str(msgpack_packer *pk, const char *s)
@@ -1000,6 +1179,204 @@ static void test_huge_counts_fail_fast(void **state)
 	assert_true(timed_decode(&bb, GW_EINVAL) < 100.0);
 	bb_free(&bb);
 	gw_alloc_fail_after(-1);
+}
+
+/*
+ * The pre-check in front of msgpack-c's unpacker. msgpack-c allocates for
+ * the count an array or map header declares before reading any element,
+ * so each input below would have it ask for gigabytes (or crash under
+ * ASan) if it got that far. Every one must be refused at once, with every
+ * gw allocation failing too (none is needed to say no).
+ */
+
+/* A container header of format `fmt` (0x90 fixarray, 0x80 fixmap, 0xdc..
+ * 0xdf) declaring `n`. */
+static void bb_container(bb_t *bb, uint8_t fmt, uint32_t n)
+{
+	if (fmt == 0x80 || fmt == 0x90) {
+		bb_u8(bb, (uint8_t)(fmt | n));
+		return;
+	}
+	bb_u8(bb, fmt);
+	bb_be(bb, n, fmt == 0xdc || fmt == 0xde ? 2 : 4);
+}
+
+/* Declared counts far past the bytes left, wherever a container starts:
+ * as a value, as a key, and as the envelope itself. */
+static void test_precheck_declared_counts(void **state)
+{
+	static const struct {
+		uint8_t fmt;
+		uint32_t n;
+	} heads[] = {
+		{ 0xdd, 0xffffffffu }, { 0xdf, 0xffffffffu },
+		{ 0xdd, 0x10000000u }, { 0xdf, 0x08000000u },
+		{ 0xdc, 0xffff }, { 0xde, 0xffff }, { 0x90, 15 }, { 0x80, 15 },
+	};
+	size_t i, where;
+
+	(void)state;
+	gw_alloc_fail_after(0);
+	for (i = 0; i < GW_ARRAY_LEN(heads); i++) {
+		for (where = 0; where < 3; where++) {
+			bb_t bb = { 0 };
+
+			bb_map(&bb, 3);
+			bb_kv(&bb, "t", "probe");
+			if (where == 0) {        /* a value */
+				bb_str(&bb, "zz");
+				bb_container(&bb, heads[i].fmt, heads[i].n);
+			} else if (where == 1) { /* a key */
+				bb_container(&bb, heads[i].fmt, heads[i].n);
+				bb_u8(&bb, 0x01);
+			} else {                 /* the value of a known key */
+				bb_str(&bb, "p");
+				bb_container(&bb, heads[i].fmt, heads[i].n);
+			}
+			bb_kv(&bb, "o", "node-1");
+			assert_true(timed_decode(&bb, GW_EINVAL) < 100.0);
+			bb_free(&bb);
+		}
+	}
+	/* The envelope map: within the key limit but past the bytes left
+	 * (each pair takes at least two), and past the limit. */
+	{
+		bb_t bb = { 0 };
+
+		bb_map(&bb, 15);
+		bb_kv(&bb, "t", "probe");
+		assert_true(timed_decode(&bb, GW_EINVAL) < 100.0);
+		bb_free(&bb);
+		bb_container(&bb, 0xdf, 0x08000000u);
+		bb_kv(&bb, "t", "probe");
+		assert_true(timed_decode(&bb, GW_ETOOBIG) < 100.0);
+		bb_free(&bb);
+		bb_container(&bb, 0xde, GW_ENV_MAX_KEYS + 1);
+		bb_kv(&bb, "t", "probe");
+		assert_true(timed_decode(&bb, GW_ETOOBIG) < 100.0);
+		bb_free(&bb);
+	}
+	gw_alloc_fail_after(-1);
+}
+
+/*
+ * Nesting: the envelope map is the only container allowed, so a value
+ * nested two or a thousand levels deep is refused, in whatever mix of
+ * arrays and maps, and however large the counts the inner levels claim.
+ */
+static void test_precheck_deep_nesting(void **state)
+{
+	static const size_t depths[] = { 2, 3, 31, 32, 33, 1000 };
+	static const uint8_t fmts[] = { 0x90, 0x80, 0xdd, 0xdf };
+	size_t d, f, k;
+
+	(void)state;
+	gw_alloc_fail_after(0);
+	for (d = 0; d < GW_ARRAY_LEN(depths); d++) {
+		for (f = 0; f < GW_ARRAY_LEN(fmts) + 1; f++) {
+			bb_t bb = { 0 };
+
+			bb_map(&bb, 2);
+			bb_kv(&bb, "t", "probe");
+			bb_str(&bb, "zz");
+			/*
+			 * Depth 1 is the envelope; then depths[d] - 1 levels,
+			 * each holding the next (behind a key in a map). With
+			 * f == 4 they alternate and claim 2^32-1 entries.
+			 */
+			for (k = 1; k < depths[d]; k++) {
+				uint8_t fmt = f < 4 ? fmts[f] :
+					      k % 2 ? 0xdd : 0xdf;
+
+				bb_container(&bb, fmt, f == 4 ? 0xffffffffu : 1);
+				if (fmt == 0x80 || fmt == 0xdf)
+					bb_str(&bb, "k");
+			}
+			bb_u8(&bb, 0x01);
+			assert_true(timed_decode(&bb, GW_EINVAL) < 100.0);
+			bb_free(&bb);
+		}
+	}
+	gw_alloc_fail_after(-1);
+}
+
+/*
+ * A complete value of format `fmt` after its marker, into `v`: lengths
+ * and counts are 16 or 1, bodies 'x'. Returns the number of bytes, and in
+ * *ok whether an unknown key may hold it (not ext, array or map).
+ */
+static size_t full_value(uint8_t fmt, uint8_t *v, int *ok)
+{
+	static const struct {
+		uint8_t fmt, len_bytes, fixed;
+	} t[] = {
+		{ 0xc4, 1, 0 }, { 0xc5, 2, 0 }, { 0xc6, 4, 0 }, { 0xd9, 1, 0 },
+		{ 0xda, 2, 0 }, { 0xdb, 4, 0 }, { 0xc7, 1, 0 }, { 0xc8, 2, 0 },
+		{ 0xc9, 4, 0 }, { 0xdc, 2, 0 }, { 0xdd, 4, 0 }, { 0xde, 2, 0 },
+		{ 0xdf, 4, 0 }, { 0xcc, 0, 1 }, { 0xcd, 0, 2 }, { 0xce, 0, 4 },
+		{ 0xcf, 0, 8 }, { 0xd0, 0, 1 }, { 0xd1, 0, 2 }, { 0xd2, 0, 4 },
+		{ 0xd3, 0, 8 }, { 0xca, 0, 4 }, { 0xcb, 0, 8 }, { 0xd4, 0, 2 },
+		{ 0xd5, 0, 3 }, { 0xd6, 0, 5 }, { 0xd7, 0, 9 }, { 0xd8, 0, 17 },
+	};
+	size_t i, n = 0;
+
+	for (i = 0; t[i].fmt != fmt; i++)
+		assert_true(i + 1 < GW_ARRAY_LEN(t));
+	*ok = fmt < 0xc7 || (fmt >= 0xca && fmt <= 0xd3) ||
+	      (fmt >= 0xd9 && fmt <= 0xdb);
+	if (t[i].fixed) {
+		memset(v, 0x10, t[i].fixed);
+		return t[i].fixed;
+	}
+	memset(v, 0, t[i].len_bytes);
+	n = t[i].len_bytes;
+	if (fmt >= 0xdc) { /* one element: 1, or "k": 1 */
+		v[n - 1] = 1;
+		if (fmt >= 0xde)
+			v[n++] = 0xa1, v[n++] = 'k';
+		v[n++] = 0x01;
+		return n;
+	}
+	v[n - 1] = 16;
+	if (fmt >= 0xc7 && fmt <= 0xc9)
+		v[n++] = 0x01; /* ext type */
+	memset(v + n, 'x', 16);
+	return n + 16;
+}
+
+/*
+ * Truncated values: for every format with a length, count or fixed-size
+ * body, each cut between the marker and the end is refused as malformed
+ * without reading past the end (ASan: every input is an exact heap block);
+ * the whole value is then accepted, or refused for its type.
+ */
+static void test_precheck_truncated_values(void **state)
+{
+	static const uint8_t fmts[] = {
+		0xc4, 0xc5, 0xc6, 0xd9, 0xda, 0xdb, 0xc7, 0xc8, 0xc9, 0xdc,
+		0xdd, 0xde, 0xdf, 0xcc, 0xcd, 0xce, 0xcf, 0xd0, 0xd1, 0xd2,
+		0xd3, 0xca, 0xcb, 0xd4, 0xd5, 0xd6, 0xd7, 0xd8,
+	};
+	uint8_t v[32];
+	size_t i, n, cut;
+	int ok;
+
+	(void)state;
+	for (i = 0; i < GW_ARRAY_LEN(fmts); i++) {
+		n = full_value(fmts[i], v, &ok);
+		for (cut = 0; cut <= n; cut++) {
+			bb_t bb = { 0 };
+
+			bb_map(&bb, 2);
+			bb_kv(&bb, "t", "probe");
+			bb_str(&bb, "zz");
+			bb_u8(&bb, fmts[i]);
+			bb_raw(&bb, v, cut);
+			assert_int_equal(try_bb(&bb), cut == n && ok ? GW_OK :
+					 GW_EINVAL);
+			bb_free(&bb);
+		}
+	}
 }
 
 /* Arrays, maps and ext values are refused wherever they appear. */
@@ -1737,6 +2114,7 @@ int main(void)
 		T(test_encode_exact_bytes),
 		T(test_encode_refusals),
 		T(test_encode_alloc_failure),
+		T(test_golden_old_codec),
 		T(test_decode_msgpack_c_output),
 		T(test_decode_integer_formats),
 		T(test_decode_version),
@@ -1746,6 +2124,9 @@ int main(void)
 		T(test_truncated_at_every_offset),
 		T(test_trailing_bytes),
 		T(test_huge_counts_fail_fast),
+		T(test_precheck_declared_counts),
+		T(test_precheck_deep_nesting),
+		T(test_precheck_truncated_values),
 		T(test_nested_and_ext_values),
 		T(test_non_string_keys),
 		T(test_duplicate_keys),
