@@ -134,6 +134,11 @@ gw_buf_t *gw_metrics_render(gw_node_t *node)
 	emit(&o, "gw_pubsub_messages_total{node=\"%s\",direction=\"out\"} %llu\n", o.node,
 	     (unsigned long long)st->pubsub_out);
 	simple(&o, "gw_pubsub_gaps_total", "counter", "Pub/sub gaps detected.", st->gaps);
+	simple(&o, "gw_direct_writes_total", "counter",
+	       "Frames written whole straight to the socket (the fast path).", st->direct_writes);
+	simple(&o, "gw_partial_writes_total", "counter",
+	       "Fast-path writes the socket took only part of (the rest went to lws).",
+	       st->partial_writes);
 	if (o.rc) {
 		gw_buf_unref(o.b);
 		return NULL;

@@ -44,6 +44,8 @@ typedef struct {
 	uint64_t pubsub_in;
 	uint64_t pubsub_out;
 	uint64_t gaps;
+	uint64_t direct_writes;   /* frames written whole by the fast path */
+	uint64_t partial_writes;  /* fast-path writes the socket took only part of */
 } gw_stats_t;
 
 typedef struct gw_node {

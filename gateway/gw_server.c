@@ -237,7 +237,12 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 			return -1;
 		}
 		s->state = GW_SS_NEW;
+		s->direct = !lws_is_ssl(wsi);
 		gw_router_admit(s);
+		return 0;
+
+	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+		s->peer_closed = 1;
 		return 0;
 
 	case LWS_CALLBACK_RECEIVE:

@@ -7,8 +7,11 @@
  * registered in the node's registry from ESTABLISHED to CLOSED, so anything
  * that must outlive a callback refers to a session by id, never by pointer.
  *
- * Writing happens only from SERVER_WRITEABLE: gw_session_send() queues a
- * reference to a shared buffer and asks for a writeable callback. Closing
+ * Writing: when nothing is queued and lws holds no output of its own for the
+ * connection, gw_session_send() writes the frame straight to the socket
+ * (the direct-write fast path, one send(2) and no poll change; the rest of
+ * a short write is lws's to send); otherwise it queues a reference to the
+ * shared buffer for SERVER_WRITEABLE. Closing
  * is asynchronous too: gw_session_close() detaches the session from its
  * lobby at once (so counts, presence and capacity are freed immediately),
  * drops its queue, and the close frame goes out on the next writeable.
@@ -88,6 +91,8 @@ struct gw_session {
 	uint8_t detached;       /* the router has let go of lobby and slot */
 	uint8_t reaping;        /* timer.link is on node->reap */
 	uint8_t close_sent;     /* the close frame was handed to lws */
+	uint8_t direct;         /* the fast path may write to the socket (not TLS) */
+	uint8_t peer_closed;    /* the client sent a close frame: lws answers it */
 	gw_bucket_t bucket;
 	uint16_t violations;    /* rate-limited messages */
 	uint16_t abuse;         /* bad frames */
@@ -120,7 +125,8 @@ uint64_t gw_conn_id_counter(const char *conn, size_t len);
 uint64_t gw_conn_id_local(const char *node_id, const char *conn, size_t len);
 
 /*
- * Queues a reference to `b` (the caller keeps its own). When the queue
+ * Sends `b` (the caller keeps its reference): written at once when the
+ * fast path allows, else queued by reference. When the queue
  * would pass --send-queue-max or --send-queue-bytes the session is closed
  * as a slow consumer and GW_EFULL returned. Frames for a closing session
  * are dropped (GW_EAGAIN).

@@ -1,0 +1,123 @@
+"""The direct-write fast path (gateway/gw_session.c, write_direct).
+
+A frame for a session with nothing queued goes straight to the socket; a
+short write hands the rest to lws, which must send it before anything else
+(pongs, pings, the close frame). These tests make the socket fill up on
+purpose — a receiver with a tiny SO_RCVBUF that stops reading — and then
+read everything back with a bare RFC 6455 client that checks every frame:
+a byte out of place anywhere would show as a bad opcode, broken UTF-8 or
+broken JSON, or a sequence number out of order.
+"""
+import asyncio
+import http.client
+import json
+import re
+import signal
+
+from gwtest import run
+
+N = 120
+BIG = "x" * 60000
+
+OPTS = dict(rate_limit=100000, rate_burst=100000, send_queue_max=100000,
+            send_queue_bytes=64 * 1024 * 1024, heartbeat_interval=1)
+
+
+def metric(gw, name):
+    host, port = gw.opts["admin_listen"].rsplit(":", 1)
+    c = http.client.HTTPConnection(host, int(port), timeout=2)
+    try:
+        c.request("GET", "/metrics")
+        text = c.getresponse().read().decode()
+    finally:
+        c.close()
+    m = re.search(rf"^{name}{{[^}}]*}} (\d+)$", text, re.M)
+    assert m, f"{name} not in /metrics"
+    return int(m.group(1))
+
+
+async def read_all(rx, until, timeout=20.0):
+    """Every event up to `until(events)`, checking each text frame."""
+    events, seqs = [], []
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not until(events, seqs):
+        ev = await rx.recv_event(max(0.1, deadline - loop.time()))
+        events.append(ev)
+        if ev[0] == "text":
+            m = json.loads(ev[1])          # a torn frame would not parse
+            if m.get("type") == "message":
+                seqs.append(m["data"]["seq"])
+                assert m["data"]["pad"] in (BIG, "y")
+        elif ev[0] == "eof":
+            break
+    return events, seqs
+
+
+def test_short_writes_and_eagain_keep_every_frame_whole(gateway):
+    gw = gateway(**OPTS)
+
+    async def body():
+        rx = await gw.raw("big", "rx", rcvbuf=4096)
+        rx.auto_pong = True
+        tx = await gw.join("big", "tx")
+        before = metric(gw, "gw_partial_writes_total")
+        # rx does not read while N frames of 3 KB are sent to it: the
+        # socket fills, the fast path meets short writes and EAGAIN.
+        for i in range(N):
+            await tx.broadcast({"seq": i, "pad": BIG})
+        await asyncio.sleep(1.5)   # let heartbeats (pings) fall in between
+        events, seqs = await read_all(rx, lambda e, s: len(s) == N)
+        assert seqs == list(range(N)), seqs[:20]
+        assert metric(gw, "gw_partial_writes_total") > before, \
+            "the test never made the fast path write short"
+        assert metric(gw, "gw_direct_writes_total") > 0
+    run(body())
+
+
+def test_close_during_a_partial_write_is_well_formed(gateway):
+    """SIGTERM while lws holds the rest of a frame: the client reads every
+    frame whole, then a proper close frame (1001)."""
+    gw = gateway(**OPTS)
+
+    async def body():
+        rx = await gw.raw("big", "rx", rcvbuf=4096)
+        tx = await gw.join("big", "tx")
+        before = metric(gw, "gw_partial_writes_total")
+        for i in range(N):
+            await tx.broadcast({"seq": i, "pad": BIG})
+        await asyncio.sleep(0.5)
+        assert metric(gw, "gw_partial_writes_total") > before
+        gw.send_signal(signal.SIGTERM)
+        events, seqs = await read_all(
+            rx, lambda e, s: e and e[-1][0] in ("close", "eof"), timeout=20)
+        assert events[-1][0] == "close" and events[-1][1] == 1001, events[-3:]
+        assert seqs == list(range(len(seqs))), "frames out of order"
+        await rx.send_close(1000)
+        assert gw.wait_exit(15) == 0
+    run(body())
+
+
+def test_peer_close_stops_the_fast_path(gateway):
+    """The client closes while a member keeps broadcasting to it: after the
+    server's close frame nothing else arrives."""
+    gw = gateway(**OPTS)
+
+    async def body():
+        rx = await gw.raw("room", "rx")
+        tx = await gw.join("room", "tx")
+
+        async def flood():
+            for i in range(200):
+                await tx.broadcast({"seq": i, "pad": "y"})
+                await asyncio.sleep(0.002)
+        f = asyncio.ensure_future(flood())
+        await asyncio.sleep(0.1)
+        await rx.send_close(1000)
+        events, _ = await read_all(
+            rx, lambda e, s: e and e[-1][0] in ("close", "eof"), timeout=10)
+        assert events[-1][0] == "close", events[-3:]
+        tail = await rx.recv_event(2)
+        assert tail[0] == "eof", f"after the close frame: {tail}"
+        await f
+    run(body())
