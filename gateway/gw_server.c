@@ -7,6 +7,9 @@
  * handshake: the filter records a verdict, the upgrade completes, and
  * ESTABLISHED closes with the documented code and reason, because a
  * browser's WebSocket API never shows an HTTP status to the page.
+ *
+ * Headers are read so that what cannot be read refuses: a header too long
+ * to copy is never taken for an absent one.
  */
 #include "gw_server.h"
 #include "gw_alloc.h"
@@ -39,9 +42,12 @@ static int origin_allowed(const gw_config_t *cfg, struct lws *wsi)
 
 	if (!p || !*p)
 		return 1;
+	if (!lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN))
+		return 1; /* not a browser: the allowlist is for browsers */
+	/* Present but too long to copy is no allowed origin, not an absent one. */
 	n = lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN);
 	if (n <= 0)
-		return 1; /* not a browser: the allowlist is for browsers */
+		return 0;
 	while (*p) {
 		while (*p == ' ' || *p == ',')
 			p++;
@@ -60,9 +66,32 @@ static int origin_allowed(const gw_config_t *cfg, struct lws *wsi)
 }
 
 /*
+ * The query argument `name` ("token=") into `buf`: its length, 0 if absent,
+ * -1 if any argument is too long to read. lws_get_urlarg_by_name_safe()
+ * stops at the first argument it cannot copy and reports "absent", which
+ * would let an over-long ?token= fall through to another credential.
+ */
+static int urlarg(struct lws *wsi, const char *name, char *buf, size_t cap)
+{
+	size_t sl = strlen(name);
+	int i, n;
+
+	for (i = 0; lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i) > 0; i++) {
+		n = lws_hdr_copy_fragment(wsi, buf, (int)cap, WSI_TOKEN_HTTP_URI_ARGS, i);
+		if (n < 0)
+			return -1;
+		if ((size_t)n >= sl && strncmp(buf, name, sl) == 0) {
+			memmove(buf, buf + sl, (size_t)n - sl + 1);
+			return n - (int)sl;
+		}
+	}
+	return 0;
+}
+
+/*
  * The token from, in order: ?token=, "Authorization: Bearer", or a
  * "bearer.<JWT>" entry of Sec-WebSocket-Protocol. Returns its length, 0 if
- * absent, -1 if too long.
+ * absent, -1 if too long or unreadable.
  */
 static int find_token(struct lws *wsi, const char *protocols, char *tok,
 		      size_t cap)
@@ -70,8 +99,8 @@ static int find_token(struct lws *wsi, const char *protocols, char *tok,
 	const char *p, *e;
 	int n;
 
-	n = lws_get_urlarg_by_name_safe(wsi, "token", tok, (int)cap);
-	if (n > 0)
+	n = urlarg(wsi, "token=", tok, cap);
+	if (n != 0)
 		return n;
 	n = lws_hdr_copy(wsi, tok, (int)cap, WSI_TOKEN_HTTP_AUTHORIZATION);
 	if (n < 0 && lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION))
@@ -185,7 +214,7 @@ static int serve_http(gw_node_t *node, struct lws *wsi, const char *path)
 	if (strcmp(method, "GET") == 0 && (file = gw_http_static(path, &type, &len)))
 		return respond(wsi, 200, type, file, len);
 	if (strcmp(path, "/dev/token") == 0) {
-		if (lws_get_urlarg_by_name_safe(wsi, "user", user, sizeof(user)) < 0)
+		if (urlarg(wsi, "user=", user, sizeof(user)) <= 0)
 			user[0] = '\0';
 		b = gw_http_dev_token(node, user, &status);
 	} else {
