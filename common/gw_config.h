@@ -29,6 +29,8 @@ typedef struct gw_config {
 	char *admin_listen; /* HOST:PORT of the admin HTTP listener; empty: none */
 	char *api_key;     /* required by the /api endpoints; empty: off */
 	int dev_tokens;    /* bool: GET /dev/token for the dashboard demo */
+	int dev_tokens_any_address; /* bool: allow dev_tokens on a non-loopback listen */
+	int public_cluster_info;    /* bool: GET /cluster on the public port */
 	/* auth */
 	char *jwt_secret;  /* required, >= 32 bytes */
 	long jwt_leeway;   /* seconds */
