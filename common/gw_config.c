@@ -68,6 +68,7 @@ static int check_node_id(const char *v);
 static int check_redis_url(const char *v);
 static int check_redis_prefix(const char *v);
 static int check_api_key(const char *v);
+static int check_trusted_proxies(const char *v);
 
 /* --- the table ------------------------------------------------------------ */
 
@@ -163,6 +164,18 @@ static const struct opt opts[] = {
 	{ "handshake-timeout", "GW_HANDSHAKE_TIMEOUT", INT(handshake_timeout), 1, 300, "10",
 	  NULL, NULL, NULL, "SECONDS", 0, "Seconds a client has to complete the handshake." },
 
+	/* connections */
+	{ "max-conns-per-ip", "GW_MAX_CONNS_PER_IP", INT(max_conns_per_ip), 0, 10000000, "0",
+	  NULL, NULL, NULL, "N", 0,
+	  "Connections one client address may hold on this node (HTTP 429 beyond); 0: no limit. Behind a load balancer set trusted-proxies too, or every client is the balancer." },
+	{ "max-handshakes", "GW_MAX_HANDSHAKES", INT(max_handshakes), 0, 10000000, "1000",
+	  NULL, NULL, NULL, "N", 0,
+	  "Connections accepted whose request headers have not arrived yet (HTTP 503 beyond); 0: no limit." },
+	{ "trusted-proxies", "GW_TRUSTED_PROXIES", STR(trusted_proxies), 0, 0, "", NULL,
+	  check_trusted_proxies,
+	  "empty, or up to " XSTR(GW_IPNET_MAX) " comma-separated addresses or CIDRs (10.0.0.0/8, fd00::/8)",
+	  "LIST", 0,
+	  "Load balancers whose X-Forwarded-For names the client (the right-most address that is not one of them); empty: the TCP peer is the client." },
 
 	/* bounds */
 	{ "max-message-size", "GW_MAX_MESSAGE_SIZE", INT(max_message_size), 64, 16777216,
@@ -467,6 +480,11 @@ static int check_node_id(const char *v)
 static int check_api_key(const char *v)
 {
 	return !*v || strlen(v) >= 16 ? GW_OK : GW_EINVAL;
+}
+
+static int check_trusted_proxies(const char *v)
+{
+	return gw_ipnet_parse_list(v, NULL, 0, NULL) == GW_OK ? GW_OK : GW_EINVAL;
 }
 
 /* 1 when --listen names a loopback address (127.0.0.0/8, [::1], localhost). */

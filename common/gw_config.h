@@ -45,6 +45,10 @@ typedef struct gw_config {
 	long heartbeat_interval; /* seconds between health pings */
 	long heartbeat_misses;   /* unanswered pings before a stale close */
 	long handshake_timeout;  /* seconds */
+	/* connections (gw_peers) */
+	long max_conns_per_ip;   /* per client address on this node; 0: off */
+	long max_handshakes;     /* accepted, request headers not yet read; 0: off */
+	char *trusted_proxies;   /* CIDR list whose X-Forwarded-For is believed */
 	/* bounds */
 	long max_message_size;   /* bytes */
 	long rate_limit;         /* messages per second, sustained */

@@ -629,6 +629,27 @@ static void test_dev_tokens_guard(void **state)
 	}
 }
 
+static void test_trusted_proxies(void **state)
+{
+	static const char *const good[] = { "", "10.0.0.0/8", "10.0.0.1", "10.0.0.0/8, 192.168.1.0/24",
+					     "fd00::/8 127.0.0.1/32", "::1" };
+	static const char *const bad[] = { "10.0.0.1/8", "10.0.0.0/33", "gw.example", "10.0.0.0/",
+					   "1.2.3.4:80", "[::1]" };
+	gw_config_t c;
+
+	(void)state;
+	for (size_t i = 0; i < GW_ARRAY_LEN(good); i++) {
+		assert_int_equal(LOAD(&c, env_secret, "--trusted-proxies", good[i]), GW_OK);
+		assert_string_equal(c.trusted_proxies, good[i]);
+		gw_config_free(&c);
+	}
+	for (size_t i = 0; i < GW_ARRAY_LEN(bad); i++) {
+		assert_int_equal(LOAD(&c, env_secret, "--trusted-proxies", bad[i]), GW_EINVAL);
+		assert_non_null(strstr(err, "--trusted-proxies (GW_TRUSTED_PROXIES)"));
+		gw_config_free(&c);
+	}
+}
+
 /* --- the file --------------------------------------------------------------- */
 
 static void expect_file_err(const char *text, int line, const char *msg)
@@ -766,7 +787,7 @@ static void test_help(void **state)
 	}
 }
 
-/* Every row shows up once in the doc: 35 fields plus --config. */
+/* Every row shows up once in the doc: 38 fields plus --config. */
 static void test_markdown_rows(void **state)
 {
 	char *buf = NULL, *p;
@@ -780,7 +801,7 @@ static void test_markdown_rows(void **state)
 	fclose(f);
 	for (p = buf; (p = strstr(p, "\n| `--")); p++)
 		rows++;
-	assert_int_equal(rows, 36);
+	assert_int_equal(rows, 39);
 	free(buf);
 }
 
@@ -892,6 +913,7 @@ int main(void)
 		cmocka_unit_test(test_argv_errors),
 		cmocka_unit_test(test_cross_field),
 		cmocka_unit_test(test_dev_tokens_guard),
+		cmocka_unit_test(test_trusted_proxies),
 		cmocka_unit_test(test_file),
 		cmocka_unit_test(test_help),
 		cmocka_unit_test(test_markdown_rows),
