@@ -16,6 +16,7 @@
 #include "gw_redis_url.h"
 #include "gw_alloc.h"
 #include "gw_auth.h"
+#include "gw_ipnet.h"
 #include "gw_log.h"
 
 #include <arpa/inet.h>
@@ -80,6 +81,7 @@ static int check_workers(const char *v)
 }
 
 static int check_api_key(const char *v);
+static int check_trusted_proxies(const char *v);
 
 /* --- the table ------------------------------------------------------------ */
 
@@ -135,7 +137,13 @@ static const struct opt opts[] = {
 	  "Key the server API (/api/*) requires; empty: the API is disabled." },
 	{ "dev-tokens", "GW_DEV_TOKENS", BOOL(dev_tokens), 0, 1, "false", NULL, NULL, NULL,
 	  "BOOL", 0,
-	  "Serve GET /dev/token?user=U (tokens signed with jwt-secret) for the dashboard demo. Development only." },
+	  "Serve GET /dev/token?user=U (tokens signed with jwt-secret) for the dashboard demo. Development only; refused with a --listen that is not a loopback address unless dev-tokens-any-address is set." },
+	{ "dev-tokens-any-address", "GW_DEV_TOKENS_ANY_ADDRESS", BOOL(dev_tokens_any_address), 0, 1,
+	  "false", NULL, NULL, NULL, "BOOL", 0,
+	  "Allow dev-tokens although --listen is not a loopback address (a container, say): anyone who reaches the port can then mint a token for any user." },
+	{ "public-cluster-info", "GW_PUBLIC_CLUSTER_INFO", BOOL(public_cluster_info), 0, 1,
+	  "false", NULL, NULL, NULL, "BOOL", 0,
+	  "Serve GET /cluster (every node's address and admin address) on the public port, for the dashboard; off: 404 there, and the same data is GET /api/stats on the admin listener." },
 	{ "workers", "GW_WORKERS", STR(workers), 1, 4, "1", NULL, check_workers,
 	  "auto, or 1..64", "N", 0,
 	  "Node processes sharing the listen port (SO_REUSEPORT), each a cluster member "
@@ -172,6 +180,19 @@ static const struct opt opts[] = {
 	  NULL, NULL, "N", 0, "Unanswered pings before a connection is closed as stale." },
 	{ "handshake-timeout", "GW_HANDSHAKE_TIMEOUT", INT(handshake_timeout), 1, 300, "10",
 	  NULL, NULL, NULL, "SECONDS", 0, "Seconds a client has to complete the handshake." },
+
+	/* connections */
+	{ "max-conns-per-ip", "GW_MAX_CONNS_PER_IP", INT(max_conns_per_ip), 0, 10000000, "0",
+	  NULL, NULL, NULL, "N", 0,
+	  "Connections one client address may hold on this node (HTTP 429 beyond); 0: no limit. Behind a load balancer set trusted-proxies too, or every client is the balancer." },
+	{ "max-handshakes", "GW_MAX_HANDSHAKES", INT(max_handshakes), 0, 10000000, "1000",
+	  NULL, NULL, NULL, "N", 0,
+	  "Connections accepted whose request headers have not arrived yet (HTTP 503 beyond); 0: no limit." },
+	{ "trusted-proxies", "GW_TRUSTED_PROXIES", STR(trusted_proxies), 0, 0, "", NULL,
+	  check_trusted_proxies,
+	  "empty, or up to " XSTR(GW_IPNET_MAX) " comma-separated addresses or CIDRs (10.0.0.0/8, fd00::/8)",
+	  "LIST", 0,
+	  "Load balancers whose X-Forwarded-For names the client (the right-most address that is not one of them); empty: the TCP peer is the client." },
 
 	/* bounds */
 	{ "max-message-size", "GW_MAX_MESSAGE_SIZE", INT(max_message_size), 64, 16777216,
@@ -486,6 +507,25 @@ static int check_api_key(const char *v)
 	return !*v || strlen(v) >= 16 ? GW_OK : GW_EINVAL;
 }
 
+static int check_trusted_proxies(const char *v)
+{
+	return gw_ipnet_parse_list(v, NULL, 0, NULL) == GW_OK ? GW_OK : GW_EINVAL;
+}
+
+/* 1 when --listen names a loopback address (127.0.0.0/8, [::1], localhost). */
+static int listen_is_loopback(const char *listen)
+{
+	const char *colon = strrchr(listen, ':');
+	gw_ip_t ip;
+
+	if (!colon)
+		return 0;
+	if ((size_t)(colon - listen) == 9 && !strncasecmp(listen, "localhost", 9))
+		return 1;
+	return gw_ip_parse(listen, (size_t)(colon - listen), &ip) == GW_OK &&
+	       gw_ip_is_loopback(&ip);
+}
+
 static int check_redis_prefix(const char *v)
 {
 	return charset_ok(v, "_.:-", 64) ? GW_OK : GW_EINVAL;
@@ -772,6 +812,16 @@ static int check_whole(const gw_config_t *cfg, char *err, size_t errlen)
 	if (strcmp(cfg->workers, "1") && strlen(cfg->node_id) > 61) {
 		set_err(err, errlen, NULL,
 			"--node-id is too long for --workers: workers are NODE-k, at most 64 characters; shorten GW_NODE_ID");
+		return GW_EINVAL;
+	}
+	/*
+	 * /dev/token mints a token for any user: on an address other hosts
+	 * can reach that is an open door, so it takes a second, explicit flag.
+	 */
+	if (cfg->dev_tokens && !cfg->dev_tokens_any_address && !listen_is_loopback(cfg->listen)) {
+		set_err(err, errlen, NULL,
+			"--dev-tokens (GW_DEV_TOKENS) lets anyone who reaches --listen %s mint a token for any user, and that is not a loopback address: listen on 127.0.0.1, drop --dev-tokens, or force it with --dev-tokens-any-address (GW_DEV_TOKENS_ANY_ADDRESS=true)",
+			cfg->listen);
 		return GW_EINVAL;
 	}
 	/* A queue that cannot hold one message would drop every large one. */

@@ -29,6 +29,8 @@ typedef struct gw_config {
 	char *admin_listen; /* HOST:PORT of the admin HTTP listener; empty: none */
 	char *api_key;     /* required by the /api endpoints; empty: off */
 	int dev_tokens;    /* bool: GET /dev/token for the dashboard demo */
+	int dev_tokens_any_address; /* bool: allow dev_tokens on a non-loopback listen */
+	int public_cluster_info;    /* bool: GET /cluster on the public port */
 	char *workers;     /* "auto" or 1..64 node processes (gw_workers) */
 	/* auth */
 	char *jwt_secret;  /* required, >= 32 bytes */
@@ -44,6 +46,10 @@ typedef struct gw_config {
 	long heartbeat_interval; /* seconds between health pings */
 	long heartbeat_misses;   /* unanswered pings before a stale close */
 	long handshake_timeout;  /* seconds */
+	/* connections (gw_peers) */
+	long max_conns_per_ip;   /* per client address on this node; 0: off */
+	long max_handshakes;     /* accepted, request headers not yet read; 0: off */
+	char *trusted_proxies;   /* CIDR list whose X-Forwarded-For is believed */
 	/* bounds */
 	long max_message_size;   /* bytes */
 	long rate_limit;         /* messages per second, sustained */

@@ -26,6 +26,8 @@
 #   GW_LB_STATS_PORT    haproxy stats page               default 8404
 #   GW_JWT_SECRET       shared token secret              default a dev secret
 #   GW_API_KEY          server API key (admin /api/*)    default a dev key
+#   GW_RUN_DEV_TOKENS_ANY_ADDRESS  1: keep /dev/token on a non-loopback
+#                       GW_RUN_HOST (--dev-tokens-any-address)  default 0
 #
 # Works without a terminal (CI): nothing reads stdin, output is plain lines.
 # Children run in their own sessions so a terminal's Ctrl-C reaches only
@@ -234,11 +236,29 @@ wait_for "redis on port $REDIS_PORT" redis redis_ping
 REDIS_URL="redis://$URL_HOST:$REDIS_PORT"
 
 # --- gateway nodes -------------------------------------------------------
+# /dev/token (the dashboard's demo login) mints a token for any user, so the
+# gateway refuses it on a non-loopback --listen unless forced: forced here
+# only when GW_RUN_DEV_TOKENS_ANY_ADDRESS=1 says so, else left off.
+DEV_TOKENS=()
+if has_flag dev-tokens; then
+	case "$HOST" in
+	127.* | ::1 | localhost) DEV_TOKENS=(--dev-tokens) ;;
+	*)
+		if [ "${GW_RUN_DEV_TOKENS_ANY_ADDRESS:-0}" = 1 ] && has_flag dev-tokens-any-address; then
+			DEV_TOKENS=(--dev-tokens --dev-tokens-any-address)
+		else
+			echo "run-local: $HOST is not a loopback address: /dev/token is off (GW_RUN_DEV_TOKENS_ANY_ADDRESS=1 forces it)" >&2
+		fi
+		;;
+	esac
+fi
 for i in $(seq 1 "$NODES"); do
 	args=(--listen "$HOST:$(ws_port "$i")" --node-id "node-$i" --redis "$REDIS_URL")
 	has_flag admin-listen && args+=(--admin-listen "$HOST:$(admin_port "$i")")
 	has_flag api-key && args+=(--api-key "$API_KEY")
-	has_flag dev-tokens && args+=(--dev-tokens)
+	[ ${#DEV_TOKENS[@]} -gt 0 ] && args+=("${DEV_TOKENS[@]}")
+	# The dashboard's overview reads /cluster from the public port.
+	has_flag public-cluster-info && args+=(--public-cluster-info)
 	start "node-$i" "$BIN/gateway" "${args[@]}"
 done
 healthz() { curl -fsS -m 2 -o /dev/null "http://$URL_HOST:$1/healthz"; }
@@ -322,7 +342,7 @@ REL_BIN=$(relpath "$BIN")
 	echo "  try:"
 	echo "    /usr/bin/python3 -m websockets '$WS/ws/lobby1?token=$TOKEN'"
 	echo "    GW_JWT_SECRET=$GW_JWT_SECRET $REL_BIN/gwtoken bob"
-	has_flag dev-tokens && echo "    curl -s '$HTTP/dev/token?user=bob'"
+	[ ${#DEV_TOKENS[@]} -gt 0 ] && echo "    curl -s '$HTTP/dev/token?user=bob'"
 	if [ "$CHECK" = ready ]; then
 		A="http://$URL_HOST:$(admin_port 1)"
 		echo "    curl -s $A/ready"

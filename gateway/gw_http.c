@@ -87,7 +87,8 @@ gw_buf_t *gw_http_route(gw_node_t *node, const char *method, const char *path,
 		*status = 200;
 		return stats(node);
 	}
-	if (strcmp(path, "/cluster") == 0) {
+	/* Every node's address and admin address: not for anyone who asks. */
+	if (strcmp(path, "/cluster") == 0 && node->cfg->public_cluster_info) {
 		*status = 200;
 		return gw_http_cluster_json(node);
 	}

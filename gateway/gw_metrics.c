@@ -4,6 +4,7 @@
 #include "gw_metrics.h"
 #include "gw_cluster.h"
 #include "gw_health.h"
+#include "gw_peers.h"
 #include "gw_redis.h"
 #include "gw_session.h"
 
@@ -76,6 +77,16 @@ gw_buf_t *gw_metrics_render(gw_node_t *node)
 		  st->rejected);
 	by_reason(&o, "gw_disconnects_total", "Connections closed after admission.",
 		  st->closed);
+	/* Every reason, zeros included: an alert on a rate needs the series. */
+	head(&o, "gw_connections_refused_total", "counter",
+	     "TCP connections refused at the HTTP level (per-IP and handshake limits).");
+	for (i = 1; i < GW_PEER_N_VERDICTS; i++)
+		emit(&o, "gw_connections_refused_total{node=\"%s\",reason=\"%s\"} %llu\n",
+		     o.node, gw_peer_verdict_name((gw_peer_verdict_t)i),
+		     (unsigned long long)st->conns_refused[i]);
+	simple(&o, "gw_handshakes", "gauge",
+	       "Accepted connections whose request headers have not arrived yet.",
+	       node->peers ? gw_peers_handshakes(node->peers) : 0);
 	simple(&o, "gw_messages_in_total", "counter", "Messages from clients.", st->messages_in);
 	simple(&o, "gw_messages_out_total", "counter", "Frames queued to clients.",
 	       st->messages_out);

@@ -21,6 +21,7 @@ typedef struct gw_presence gw_presence_t;
 typedef struct gw_cluster gw_cluster_t;
 typedef struct gw_health gw_health_t;
 typedef struct gw_session gw_session_t;
+typedef struct gw_peers gw_peers_t;
 
 /* Counters: monotonic since start, reported by /stats and /metrics. */
 typedef struct {
@@ -46,6 +47,7 @@ typedef struct {
 	uint64_t gaps;
 	uint64_t direct_writes;   /* frames written whole by the fast path */
 	uint64_t partial_writes;  /* fast-path writes the socket took only part of */
+	uint64_t conns_refused[8]; /* by gw_peer_verdict_t, before any request */
 } gw_stats_t;
 
 typedef struct gw_node {
@@ -58,6 +60,7 @@ typedef struct gw_node {
 	gw_presence_t *presence;
 	gw_cluster_t *cluster;  /* NULL when standalone */
 	gw_health_t *health;
+	gw_peers_t *peers;      /* per-IP and handshake bookkeeping (gw_server) */
 	gw_stats_t stats;
 	uint64_t started_ms;    /* wall clock */
 	uint64_t next_conn;     /* connection id counter */

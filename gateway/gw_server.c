@@ -7,6 +7,16 @@
  * handshake: the filter records a verdict, the upgrade completes, and
  * ESTABLISHED closes with the documented code and reason, because a
  * browser's WebSocket API never shows an HTTP status to the page.
+ *
+ * The exception is who is connecting rather than who they claim to be:
+ * per-IP and handshake limits (gw_peers) are checked when the TCP
+ * connection is accepted and again when its first request's headers are
+ * in, and refused with a plain HTTP status before any upgrade — at accept
+ * there is no request to upgrade yet, and a refused peer should cost as
+ * little as possible.
+ *
+ * Headers are read so that what cannot be read refuses: a header too long
+ * to copy is never taken for an absent one.
  */
 #include "gw_server.h"
 #include "gw_workers.h"
@@ -15,6 +25,7 @@
 #include "gw_http.h"
 #include "gw_health.h"
 #include "gw_log.h"
+#include "gw_peers.h"
 #include "gw_protocol.h"
 #include "gw_router.h"
 #include "gw_session.h"
@@ -22,8 +33,13 @@
 #include <libwebsockets.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #define GW_RX_BUFFER 512 /* per-connection; larger messages arrive in pieces */
+#define GW_XFF_MAX 1024  /* an X-Forwarded-For longer than this refuses */
+
+_Static_assert(GW_PEER_N_VERDICTS <= GW_ARRAY_LEN(((gw_stats_t *)0)->conns_refused),
+	       "gw_stats_t.conns_refused has a slot per gw_peer_verdict_t");
 
 static gw_node_t *node_of(struct lws *wsi)
 {
@@ -40,9 +56,12 @@ static int origin_allowed(const gw_config_t *cfg, struct lws *wsi)
 
 	if (!p || !*p)
 		return 1;
+	if (!lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN))
+		return 1; /* not a browser: the allowlist is for browsers */
+	/* Present but too long to copy is no allowed origin, not an absent one. */
 	n = lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN);
 	if (n <= 0)
-		return 1; /* not a browser: the allowlist is for browsers */
+		return 0;
 	while (*p) {
 		while (*p == ' ' || *p == ',')
 			p++;
@@ -61,9 +80,32 @@ static int origin_allowed(const gw_config_t *cfg, struct lws *wsi)
 }
 
 /*
+ * The query argument `name` ("token=") into `buf`: its length, 0 if absent,
+ * -1 if any argument is too long to read. lws_get_urlarg_by_name_safe()
+ * stops at the first argument it cannot copy and reports "absent", which
+ * would let an over-long ?token= fall through to another credential.
+ */
+static int urlarg(struct lws *wsi, const char *name, char *buf, size_t cap)
+{
+	size_t sl = strlen(name);
+	int i, n;
+
+	for (i = 0; lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i) > 0; i++) {
+		n = lws_hdr_copy_fragment(wsi, buf, (int)cap, WSI_TOKEN_HTTP_URI_ARGS, i);
+		if (n < 0)
+			return -1;
+		if ((size_t)n >= sl && strncmp(buf, name, sl) == 0) {
+			memmove(buf, buf + sl, (size_t)n - sl + 1);
+			return n - (int)sl;
+		}
+	}
+	return 0;
+}
+
+/*
  * The token from, in order: ?token=, "Authorization: Bearer", or a
  * "bearer.<JWT>" entry of Sec-WebSocket-Protocol. Returns its length, 0 if
- * absent, -1 if too long.
+ * absent, -1 if too long or unreadable.
  */
 static int find_token(struct lws *wsi, const char *protocols, char *tok,
 		      size_t cap)
@@ -71,8 +113,8 @@ static int find_token(struct lws *wsi, const char *protocols, char *tok,
 	const char *p, *e;
 	int n;
 
-	n = lws_get_urlarg_by_name_safe(wsi, "token", tok, (int)cap);
-	if (n > 0)
+	n = urlarg(wsi, "token=", tok, cap);
+	if (n != 0)
 		return n;
 	n = lws_hdr_copy(wsi, tok, (int)cap, WSI_TOKEN_HTTP_AUTHORIZATION);
 	if (n < 0 && lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION))
@@ -186,7 +228,7 @@ static int serve_http(gw_node_t *node, struct lws *wsi, const char *path)
 	if (strcmp(method, "GET") == 0 && (file = gw_http_static(path, &type, &len)))
 		return respond(wsi, 200, type, file, len);
 	if (strcmp(path, "/dev/token") == 0) {
-		if (lws_get_urlarg_by_name_safe(wsi, "user", user, sizeof(user)) < 0)
+		if (urlarg(wsi, "user=", user, sizeof(user)) <= 0)
 			user[0] = '\0';
 		b = gw_http_dev_token(node, user, &status);
 	} else {
@@ -199,6 +241,90 @@ static int serve_http(gw_node_t *node, struct lws *wsi, const char *path)
 	return rc;
 }
 
+/* --- who is connecting (gw_peers) ------------------------------------------- */
+
+/*
+ * Answers `v`'s status on the raw socket; the caller then returns non-zero
+ * and lws closes. Written directly because there may be no request yet
+ * (at accept) and nothing has been written on this connection before
+ * (checked at accept and at the first request only), so nothing can
+ * interleave. What the client already sent is read and dropped first, so
+ * the close is a FIN rather than a reset that could overtake the answer.
+ */
+static void refuse_http(gw_node_t *node, struct lws *wsi, gw_peer_t *c,
+			gw_peer_verdict_t v)
+{
+	int status = gw_peer_verdict_status(v), fd = lws_get_socket_fd(wsi), n;
+	const char *name = gw_peer_verdict_name(v), *msg = gw_peer_verdict_message(v);
+	char out[512], body[160], sink[4096];
+	size_t drained = 0;
+	ssize_t r;
+
+	node->stats.conns_refused[v]++;
+	GW_LOG(GW_LOG_INFO, "conn_refused", GW_S("why", name),
+	       GW_S("ip", c ? gw_peer_addr(c) : "unknown"), GW_I("status", status));
+	if (fd < 0)
+		return;
+	while (drained < 65536 && (r = recv(fd, sink, sizeof(sink), MSG_DONTWAIT)) > 0)
+		drained += (size_t)r;
+	snprintf(body, sizeof(body), "{\"error\":\"%s\",\"message\":\"%s\"}", name, msg);
+	n = snprintf(out, sizeof(out),
+		     "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+		     "Cache-Control: no-store\r\nConnection: close\r\n"
+		     "Content-Length: %zu\r\n\r\n%s",
+		     status, status == 429 ? "Too Many Requests" :
+		     status == 503 ? "Service Unavailable" : "Bad Request",
+		     strlen(body), body);
+	if (n > 0 && (size_t)n < sizeof(out))
+		(void)!send(fd, out, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+/* A new TCP connection: count it (handshake, per-IP) or refuse it. */
+static int on_accept(gw_node_t *node, struct lws *wsi)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int fd = lws_get_socket_fd(wsi);
+	gw_ip_t ip, *peer = NULL;
+	gw_peer_t *c = NULL;
+	gw_peer_verdict_t v;
+
+	if (fd >= 0 && getpeername(fd, (struct sockaddr *)&ss, &len) == 0 &&
+	    gw_ip_from_sockaddr((struct sockaddr *)&ss, len, &ip) == GW_OK)
+		peer = &ip;
+	v = gw_peers_accept(node->peers, peer, &c);
+	lws_set_opaque_user_data(wsi, c);
+	if (v == GW_PEER_OK && c)
+		return 0;
+	refuse_http(node, wsi, c, v);
+	return -1;
+}
+
+/*
+ * The first request's headers are in: the handshake is over, and behind a
+ * trusted proxy the client's address is now known.
+ */
+static int on_request(gw_node_t *node, struct lws *wsi)
+{
+	gw_peer_t *c = lws_get_opaque_user_data(wsi);
+	char xff[GW_XFF_MAX];
+	int n = 0;
+	gw_peer_verdict_t v;
+
+	if (!c)
+		return 0;
+	if (gw_peer_behind_proxy(c) && lws_hdr_total_length(wsi, WSI_TOKEN_X_FORWARDED_FOR)) {
+		n = lws_hdr_copy(wsi, xff, sizeof(xff), WSI_TOKEN_X_FORWARDED_FOR);
+		if (n <= 0)
+			n = -1; /* present but unreadable: refuse, never "absent" */
+	}
+	v = gw_peers_request(node->peers, c, xff, n);
+	if (v == GW_PEER_OK)
+		return 0;
+	refuse_http(node, wsi, c, v);
+	return -1;
+}
+
 /* --- the protocol callback --------------------------------------------------- */
 
 static int callback(struct lws *wsi, enum lws_callback_reasons reason,
@@ -208,6 +334,12 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 	gw_node_t *node;
 
 	switch (reason) {
+	case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+		return on_accept(node_of(wsi), wsi);
+
+	case LWS_CALLBACK_FILTER_HTTP_CONNECTION:
+		return on_request(node_of(wsi), wsi);
+
 	case LWS_CALLBACK_HTTP:
 		return serve_http(node_of(wsi), wsi, in ? (const char *)in : "/");
 
@@ -215,6 +347,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 		gw_close_t v;
 
 		node = node_of(wsi);
+		if (on_request(node, wsi))
+			return -1;
 		if (node->draining)
 			return -1;
 		s->wsi = wsi;
@@ -263,6 +397,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 		return 0;
 
 	case LWS_CALLBACK_WSI_DESTROY:
+		/* Every accepted connection ends here, whatever happened to it. */
+		gw_peers_release(node_of(wsi)->peers, lws_get_opaque_user_data(wsi));
+		lws_set_opaque_user_data(wsi, NULL);
 		/* An upgrade that failed after the filter never saw CLOSED. */
 		if (s) {
 			gw_free(s->want_user);
@@ -311,6 +448,9 @@ int gw_server_start(gw_node_t *node, char *err, size_t errlen)
 	void *loops[1] = { node->base };
 	const char *iface = node->host;
 
+	node->peers = gw_peers_create(node->cfg, err, errlen);
+	if (!node->peers)
+		return GW_EINVAL;
 	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
 	memset(&info, 0, sizeof(info));
 	info.port = node->port;
@@ -348,4 +488,7 @@ void gw_server_stop(gw_node_t *node)
 		lws_context_destroy(node->lws);
 		node->lws = NULL;
 	}
+	/* After lws: destroying its connections releases their records. */
+	gw_peers_free(node->peers);
+	node->peers = NULL;
 }

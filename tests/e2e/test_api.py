@@ -667,10 +667,22 @@ def test_dashboard_served(gateway):
 
 
 def test_cluster_endpoint_standalone(gateway):
-    gw = api_node(gateway)
+    gw = api_node(gateway, public_cluster_info=True)
     doc = gw.http_json("/cluster")
     assert [n.get("id") for n in doc.get("nodes", [])] == ["n1"], doc
     assert doc.get("total") == 0, doc
+
+
+def test_cluster_endpoint_not_public_by_default(gateway):
+    """/cluster lists every node's address and admin address: without
+    --public-cluster-info the public port does not serve it; the admin
+    listener does, with the API key (/api/stats)."""
+    gw = api_node(gateway)
+    status, _, body = gw.http_get("/cluster")
+    assert status == 404, (status, body)
+    assert b"addr" not in body, body
+    doc = gw.admin.ok("GET", "/api/stats")
+    assert [n.get("id") for n in doc.get("nodes", [])] == ["n1"], doc
 
 
 # ==========================================================================
@@ -740,7 +752,7 @@ def test_cluster_ready_follows_redis(gateway, redis):
 
 
 def test_cluster_api_across_nodes(gateway, redis):
-    na, nb = cluster_nodes(gateway, redis)
+    na, nb = cluster_nodes(gateway, redis, public_cluster_info=True)
     A = na.admin
 
     async def body():

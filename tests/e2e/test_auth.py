@@ -201,6 +201,36 @@ def test_origin_allowlist(gateway):
     run(body())
 
 
+def test_overlong_origin_refused(gateway):
+    """An Origin too long to read (>= 256 bytes) is not "no Origin": the
+    allowlist must refuse it, not wave it through as a non-browser."""
+    gw = gateway(allowed_origins="https://good.example")
+    evil = "https://evil.example/" + "a" * 245  # 266 bytes
+
+    async def body():
+        await gw.expect_rejected(4001, "unauthorized", user="mallory",
+                                 origin=evil)
+        await gw.join(user="alice", origin="https://good.example")
+        await gw.join(user="bob")  # no Origin at all: not a browser
+    run(body())
+    assert any(r.get("why") == "origin_not_allowed"
+               for r in gw.log_records("auth_failed")), gw.log_tail()
+
+
+def test_unreadable_query_token_not_replaced_by_header(gateway):
+    """A ?token= too long to read refuses, even when another credential
+    (Authorization) is valid: unreadable is not absent."""
+    gw = gateway()
+    good = gw.token("alice")
+    path = "/ws/chess?token=" + "x" * 5000
+
+    async def body():
+        await gw.expect_rejected(4001, "unauthorized", user=None, path=path,
+                                 extra_headers=[("Authorization",
+                                                 "Bearer " + good)])
+    run(body())
+
+
 def test_any_origin_allowed_without_allowlist(gateway):
     gw = gateway()
 

@@ -327,6 +327,12 @@ def test_compose_same_settings_as_run_local():
     assert "${GW_JWT_SECRET" in str(raw_env["GW_JWT_SECRET"]), \
         "GW_JWT_SECRET must be overridable from the shell, as in run-local"
     assert str(raw_env.get("GW_DEV_TOKENS")).lower() == "true"
+    # run-local passes --public-cluster-info for the dashboard; so must we.
+    assert str(raw_env.get("GW_PUBLIC_CLUSTER_INFO")).lower() == "true"
+    # --dev-tokens on 0.0.0.0 starts only when forced, explicitly.
+    if e["GW_LISTEN"].rsplit(":", 1)[0] in ("0.0.0.0", "[::]", ""):
+        assert str(raw_env.get("GW_DEV_TOKENS_ANY_ADDRESS")).lower() == "true", \
+            "GW_DEV_TOKENS on a non-loopback GW_LISTEN needs GW_DEV_TOKENS_ANY_ADDRESS"
 
     base = int(run_local_default("GW_BASE_PORT"))
     admin = int(run_local_default("GW_ADMIN_BASE_PORT"))

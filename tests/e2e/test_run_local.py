@@ -127,11 +127,12 @@ def same_process_alive(pid, starttime):
 
 OLD_BUILD_WRAPPER = """#!/bin/sh
 # The gateway as a build from before the admin listener: its --help does not
-# list --admin-listen, --api-key or --dev-tokens (each a 3-line block).
+# list --admin-listen, --api-key, --dev-tokens or the later flags that go
+# with them (each a 3-line block).
 REAL={real}
 case "${{1:-}}" in
 --help|-h)
-	"$REAL" --help | awk '/^  --(admin-listen|api-key|\\[no-\\]dev-tokens) / {{ skip = 3 }}
+	"$REAL" --help | awk '/^  --(admin-listen|api-key|\\[no-\\]dev-tokens(-any-address)?|\\[no-\\]public-cluster-info) / {{ skip = 3 }}
 		skip > 0 {{ skip--; next }} {{ print }}'
 	exit 0 ;;
 esac

@@ -609,6 +609,60 @@ static void test_cross_field(void **state)
 	gw_config_free(&c);
 }
 
+/* --dev-tokens needs a loopback --listen unless forced. */
+static void test_dev_tokens_guard(void **state)
+{
+	static const char *const loopback[] = { "127.0.0.1:8080", "127.1.2.3:1", "[::1]:80",
+						"localhost:8080" };
+	static const char *const open_[] = { "0.0.0.0:8080", "10.0.0.1:8080", "[::]:80",
+					     "gw.example.com:8080" };
+	gw_config_t c;
+	char want[512];
+
+	(void)state;
+	for (size_t i = 0; i < GW_ARRAY_LEN(loopback); i++) {
+		assert_int_equal(LOAD(&c, env_secret, "--dev-tokens", "--listen", loopback[i]), GW_OK);
+		gw_config_free(&c);
+	}
+	for (size_t i = 0; i < GW_ARRAY_LEN(open_); i++) {
+		snprintf(want, sizeof(want),
+			 "--dev-tokens (GW_DEV_TOKENS) lets anyone who reaches --listen %s mint a "
+			 "token for any user, and that is not a loopback address: listen on "
+			 "127.0.0.1, drop --dev-tokens, or force it with --dev-tokens-any-address "
+			 "(GW_DEV_TOKENS_ANY_ADDRESS=true)",
+			 open_[i]);
+		EXPECT_ERR(want, env_secret, "--dev-tokens", "--listen", open_[i]);
+		assert_int_equal(LOAD(&c, env_secret, "--dev-tokens", "--dev-tokens-any-address",
+				      "--listen", open_[i]),
+				 GW_OK);
+		gw_config_free(&c);
+		/* Without dev tokens any address is fine. */
+		assert_int_equal(LOAD(&c, env_secret, "--listen", open_[i]), GW_OK);
+		gw_config_free(&c);
+	}
+}
+
+static void test_trusted_proxies(void **state)
+{
+	static const char *const good[] = { "", "10.0.0.0/8", "10.0.0.1", "10.0.0.0/8, 192.168.1.0/24",
+					     "fd00::/8 127.0.0.1/32", "::1" };
+	static const char *const bad[] = { "10.0.0.1/8", "10.0.0.0/33", "gw.example", "10.0.0.0/",
+					   "1.2.3.4:80", "[::1]" };
+	gw_config_t c;
+
+	(void)state;
+	for (size_t i = 0; i < GW_ARRAY_LEN(good); i++) {
+		assert_int_equal(LOAD(&c, env_secret, "--trusted-proxies", good[i]), GW_OK);
+		assert_string_equal(c.trusted_proxies, good[i]);
+		gw_config_free(&c);
+	}
+	for (size_t i = 0; i < GW_ARRAY_LEN(bad); i++) {
+		assert_int_equal(LOAD(&c, env_secret, "--trusted-proxies", bad[i]), GW_EINVAL);
+		assert_non_null(strstr(err, "--trusted-proxies (GW_TRUSTED_PROXIES)"));
+		gw_config_free(&c);
+	}
+}
+
 /* --- the file --------------------------------------------------------------- */
 
 static void expect_file_err(const char *text, int line, const char *msg)
@@ -746,7 +800,7 @@ static void test_help(void **state)
 	}
 }
 
-/* Every row shows up once in the doc: 35 fields plus --config. */
+/* Every row shows up once in the doc: 41 fields plus --config. */
 static void test_markdown_rows(void **state)
 {
 	char *buf = NULL, *p;
@@ -760,7 +814,7 @@ static void test_markdown_rows(void **state)
 	fclose(f);
 	for (p = buf; (p = strstr(p, "\n| `--")); p++)
 		rows++;
-	assert_int_equal(rows, 37);
+	assert_int_equal(rows, 42);
 	free(buf);
 }
 
@@ -871,6 +925,8 @@ int main(void)
 		cmocka_unit_test(test_secret),
 		cmocka_unit_test(test_argv_errors),
 		cmocka_unit_test(test_cross_field),
+		cmocka_unit_test(test_dev_tokens_guard),
+		cmocka_unit_test(test_trusted_proxies),
 		cmocka_unit_test(test_file),
 		cmocka_unit_test(test_help),
 		cmocka_unit_test(test_markdown_rows),
