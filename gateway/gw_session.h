@@ -88,9 +88,8 @@ struct gw_session {
 	uint8_t detached;       /* the router has let go of lobby and slot */
 	uint8_t reaping;        /* timer.link is on node->reap */
 	uint8_t close_sent;     /* the close frame was handed to lws */
-	gw_bucket_t bucket;
-	uint16_t violations;    /* rate-limited messages */
-	uint16_t abuse;         /* bad frames */
+	gw_ratelimit_t rl;      /* send budget and rate-limit violations */
+	uint32_t abuse;         /* bad frames; up to GW_CONFIG_STRIKES_MAX */
 	/* set by the upgrade filter, released once admitted */
 	char *want_user;
 	char *want_lobby;
