@@ -239,7 +239,8 @@ static int64_t sat_add(int64_t x, int64_t y)
 /*
  * Reads the optional NumericDate claim `name`: returns 1 and sets `*out`
  * when present, 0 (and `*out` = 0) when absent, -1 when it is not a number
- * or does not fit an int64_t. RFC 7519 allows non-integer dates; a real is
+ * or lies outside ±GW_AUTH_DATE_MAX (see gw_auth.h: such a token is
+ * refused, never clamped). RFC 7519 allows non-integer dates; a real is
  * rounded up, which keeps the exp and nbf tests exact for the whole-second
  * `now` we are given (for an integer t, x <= t and ceil(x) <= t agree, and
  * so do x > t and ceil(x) > t).
@@ -253,14 +254,18 @@ static int numeric_date(const json_t *claims, const char *name, int64_t *out)
 	if (!v)
 		return 0;
 	if (json_is_integer(v)) {
-		*out = json_integer_value(v);
+		json_int_t i = json_integer_value(v);
+
+		if (i < -GW_AUTH_DATE_MAX || i > GW_AUTH_DATE_MAX)
+			return -1;
+		*out = (int64_t)i;
 		return 1;
 	}
 	if (!json_is_real(v))
 		return -1;
 	d = ceil(json_real_value(v));
-	/* -2^63 is representable; 2^63 is the first double out of range. */
-	if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0))
+	/* Also false for NaN; the bound is exact in a double (< 2^53). */
+	if (!(d >= (double)-GW_AUTH_DATE_MAX && d <= (double)GW_AUTH_DATE_MAX))
 		return -1;
 	*out = (int64_t)d;
 	return 1;

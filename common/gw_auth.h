@@ -5,7 +5,8 @@
  * Only HS256 is accepted: "alg":"none", every other algorithm, a missing or
  * non-"JWT" typ (when present), a bad signature, a missing or malformed
  * "sub", an "exp" in the past and an "nbf" in the future (beyond the
- * leeway) are all refused. The signature is compared in constant time.
+ * leeway), and an "exp", "nbf" or "iat" outside ±GW_AUTH_DATE_MAX are all
+ * refused. The signature is compared in constant time.
  * Tokens are secrets: nothing here logs them.
  */
 #ifndef GW_AUTH_H
@@ -16,12 +17,21 @@
 #define GW_AUTH_MIN_SECRET 32  /* bytes; shorter secrets are refused */
 #define GW_AUTH_SUB_MAX 128    /* bytes of "sub" */
 #define GW_AUTH_TOKEN_MAX 4096 /* longer tokens are refused unread */
+/*
+ * The largest NumericDate accepted, 9999-12-31T23:59:59Z. A date beyond it
+ * (either sign) refuses the token as "malformed" rather than being clamped:
+ * a claim we cannot use as written is unreadable, and unreadable means
+ * refused. Within it, seconds * 1000 and sums with any leeway or clock
+ * reading fit an int64_t with room to spare, so no consumer of the claims
+ * can overflow.
+ */
+#define GW_AUTH_DATE_MAX INT64_C(253402300799)
 
 typedef struct {
 	char sub[GW_AUTH_SUB_MAX + 1]; /* the user id, NUL-terminated */
-	int64_t exp;                   /* seconds since the epoch; 0 if absent */
-	int64_t nbf;                   /* 0 if absent */
-	int64_t iat;                   /* 0 if absent */
+	int64_t exp; /* seconds since the epoch; 0 if absent; |exp| <= DATE_MAX */
+	int64_t nbf; /* 0 if absent; likewise bounded */
+	int64_t iat; /* 0 if absent; likewise bounded */
 } gw_claims_t;
 
 typedef struct gw_auth gw_auth_t;

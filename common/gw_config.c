@@ -201,9 +201,15 @@ static const struct opt opts[] = {
 	  "N", 0, "Messages per second a client may send, sustained." },
 	{ "rate-burst", "GW_RATE_BURST", INT(rate_burst), 1, 1000000, "100", NULL, NULL, NULL,
 	  "N", 0, "Messages a client may send at once (the rate bucket's size)." },
-	{ "rate-violations", "GW_RATE_VIOLATIONS", INT(rate_violations), 1, 100000, "10", NULL,
+	{ "rate-bytes", "GW_RATE_BYTES", INT(rate_bytes), 64, 1073741824, "131072", NULL,
+	  NULL, NULL, "BYTES", 0,
+	  "Bytes per second a client may send, sustained: a second bucket beside rate-limit's, same errors and 1008." },
+	{ "rate-bytes-burst", "GW_RATE_BYTES_BURST", INT(rate_bytes_burst), 64, 1073741824,
+	  "262144", NULL, NULL, NULL, "BYTES", 0,
+	  "Bytes a client may send at once; at least max-message-size." },
+	{ "rate-violations", "GW_RATE_VIOLATIONS", INT(rate_violations), 1, GW_CONFIG_STRIKES_MAX, "10", NULL,
 	  NULL, NULL, "N", 0, "Rate-limited messages before the connection is closed (1008)." },
-	{ "abuse-limit", "GW_ABUSE_LIMIT", INT(abuse_limit), 1, 100000, "10", NULL, NULL, NULL,
+	{ "abuse-limit", "GW_ABUSE_LIMIT", INT(abuse_limit), 1, GW_CONFIG_STRIKES_MAX, "10", NULL, NULL, NULL,
 	  "N", 0, "Malformed frames before the connection is closed (4008)." },
 	{ "send-queue-max", "GW_SEND_QUEUE_MAX", INT(send_queue_max), 1, 1000000, "1024", NULL,
 	  NULL, NULL, "N", 0, "Messages that may wait to be sent to one connection." },
@@ -829,6 +835,13 @@ static int check_whole(const gw_config_t *cfg, char *err, size_t errlen)
 		set_err(err, errlen, NULL,
 			"--send-queue-bytes (%ld) is smaller than --max-message-size (%ld): raise GW_SEND_QUEUE_BYTES or lower GW_MAX_MESSAGE_SIZE",
 			cfg->send_queue_bytes, cfg->max_message_size);
+		return GW_EINVAL;
+	}
+	/* Nor can a byte bucket smaller than one message ever let it pass. */
+	if (cfg->rate_bytes_burst < cfg->max_message_size) {
+		set_err(err, errlen, NULL,
+			"--rate-bytes-burst (%ld) is smaller than --max-message-size (%ld): raise GW_RATE_BYTES_BURST or lower GW_MAX_MESSAGE_SIZE",
+			cfg->rate_bytes_burst, cfg->max_message_size);
 		return GW_EINVAL;
 	}
 	return GW_OK;

@@ -22,6 +22,13 @@ typedef enum {
 
 typedef enum { GW_FAIL_OPEN = 0, GW_FAIL_CLOSED } gw_fail_mode_t;
 
+/*
+ * The largest --rate-violations and --abuse-limit. The counters they bound
+ * (gw_ratelimit_t.violations, gw_session_t.abuse) are 32-bit and checked
+ * against this at compile time.
+ */
+#define GW_CONFIG_STRIKES_MAX 100000
+
 typedef struct gw_config {
 	/* node */
 	char *listen;      /* HOST:PORT for WebSocket and HTTP */
@@ -54,6 +61,8 @@ typedef struct gw_config {
 	long max_message_size;   /* bytes */
 	long rate_limit;         /* messages per second, sustained */
 	long rate_burst;         /* bucket size */
+	long rate_bytes;         /* bytes per second, sustained */
+	long rate_bytes_burst;   /* byte bucket size; >= max_message_size */
 	long rate_violations;    /* rate-limited messages before close 1008 */
 	long abuse_limit;        /* bad frames before close 4008 */
 	long send_queue_max;     /* queued messages per connection */

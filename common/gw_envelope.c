@@ -32,6 +32,7 @@
 #include <msgpack.h>
 
 #include "gw_alloc.h"
+#include "gw_json.h"
 
 /* The version this encoder writes. */
 #define ENV_VERSION 1
@@ -684,7 +685,10 @@ static int decode_json(const char *in, size_t len, gw_envelope_t *e)
 	uint64_t n = 0;
 	int rc = GW_OK, f;
 
-	if (len > ENV_MAX_JSON)
+	/* Sizes first: nothing is parsed that could not be accepted. */
+	if (len > ENV_MAX_JSON ||
+	    gw_json_count_values(in, len, GW_ENV_MAX_JSON_VALUES) >
+	    GW_ENV_MAX_JSON_VALUES)
 		return GW_ETOOBIG;
 	/*
 	 * jansson rejects trailing data unless told not to, and \u0000. It

@@ -17,6 +17,14 @@
 #define GW_ENV_MAX_KEYS 16
 #define GW_ENV_MAX_STR 256
 #define GW_ENV_MAX_PAYLOAD (1024 * 1024)
+/*
+ * A JSON envelope may hold at most this many JSON values (counted before
+ * parsing, see gw_json.h): the parse of the largest then takes a few
+ * milliseconds and a few megabytes, whatever the document's size. Large
+ * payloads are fine as long strings; a payload of more than 16,384 numbers
+ * is refused.
+ */
+#define GW_ENV_MAX_JSON_VALUES 16384
 
 typedef enum {
 	GW_ENV_MSG = 0, /* "msg": deliver payload to local receivers */

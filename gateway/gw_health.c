@@ -26,6 +26,26 @@ struct gw_health {
 	gw_buf_t *ping;     /* this tick's health_ping, shared by all due */
 };
 
+/*
+ * Milliseconds until the session's token expires (exp plus the leeway), by
+ * the wall clock; <= 0 once it has. gw_auth bounds exp (GW_AUTH_DATE_MAX),
+ * so nothing here can overflow today, but the arithmetic saturates anyway:
+ * a token is client input, and a wrapped deadline would either close a
+ * valid session or re-arm the timer every tick.
+ */
+static int64_t token_ms_left(const gw_session_t *s)
+{
+	int64_t at, left;
+
+	if (__builtin_mul_overflow(s->exp, (int64_t)1000, &at) ||
+	    __builtin_add_overflow(at, (int64_t)s->node->cfg->jwt_leeway * 1000,
+				   &at))
+		return s->exp > 0 ? INT64_MAX : INT64_MIN;
+	if (__builtin_sub_overflow(at, (int64_t)gw_wall_ms(), &left))
+		return at > 0 ? INT64_MAX : INT64_MIN;
+	return left;
+}
+
 /* The next ping is due an interval after the last; expiry may come first. */
 static uint64_t next_deadline(const gw_session_t *s, uint64_t now)
 {
@@ -33,11 +53,13 @@ static uint64_t next_deadline(const gw_session_t *s, uint64_t now)
 			(uint64_t)s->node->cfg->heartbeat_interval * 1000;
 
 	if (s->exp) {
-		/* exp is wall-clock seconds; convert the distance to monotonic. */
-		int64_t left_ms = s->exp * 1000 - (int64_t)gw_wall_ms() +
-				  s->node->cfg->jwt_leeway * 1000;
-		uint64_t at = left_ms > 0 ? now + (uint64_t)left_ms : now;
+		/* exp is wall-clock time; convert the distance to monotonic. */
+		int64_t left_ms = token_ms_left(s);
+		uint64_t at = now;
 
+		if (left_ms > 0)
+			at = (uint64_t)left_ms > UINT64_MAX - now ?
+			     UINT64_MAX : now + (uint64_t)left_ms;
 		if (at < next)
 			next = at;
 	}
@@ -53,7 +75,7 @@ static void fire(gw_timer_t *t, void *ud)
 
 	if (s->state != GW_SS_OPEN)
 		return;
-	if (s->exp && (int64_t)(gw_wall_ms() / 1000) >= s->exp + cfg->jwt_leeway) {
+	if (s->exp && token_ms_left(s) <= 0) {
 		gw_session_close(s, GW_CLOSE_TOKEN_EXPIRED);
 		return;
 	}

@@ -43,7 +43,7 @@ static gw_buf_t *stats(gw_node_t *node)
 		 "\"rejected_lobby_full\":%llu,\"rejected_unauthorized\":%llu,"
 		 "\"messages_in\":%llu,\"messages_out\":%llu,\"bytes_in\":%llu,"
 		 "\"bytes_out\":%llu,\"broadcasts\":%llu,\"directs\":%llu,"
-		 "\"rate_limited\":%llu,\"dropped\":%llu,"
+		 "\"rate_limited\":%llu,\"rate_limited_bytes\":%llu,\"dropped\":%llu,"
 		 "\"slow_consumer_closes\":%llu,\"stale_closes\":%llu,"
 		 "\"avg_rtt_ms\":%.2f}",
 		 cfg->node_id, node->cluster ? "cluster" : "standalone", total,
@@ -65,6 +65,7 @@ static gw_buf_t *stats(gw_node_t *node)
 		 (unsigned long long)st->bytes_in, (unsigned long long)st->bytes_out,
 		 (unsigned long long)st->broadcasts, (unsigned long long)st->directs,
 		 (unsigned long long)st->rate_limited,
+		 (unsigned long long)st->rate_limited_bytes,
 		 (unsigned long long)st->dropped,
 		 (unsigned long long)st->closed[GW_CLOSE_SLOW_CONSUMER],
 		 (unsigned long long)st->closed[GW_CLOSE_STALE],

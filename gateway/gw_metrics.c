@@ -95,6 +95,8 @@ gw_buf_t *gw_metrics_render(gw_node_t *node)
 	head(&o, "gw_drops_total", "counter", "Messages dropped, by reason.");
 	emit(&o, "gw_drops_total{node=\"%s\",reason=\"rate_limited\"} %llu\n", o.node,
 	     (unsigned long long)st->rate_limited);
+	emit(&o, "gw_drops_total{node=\"%s\",reason=\"rate_limited_bytes\"} %llu\n", o.node,
+	     (unsigned long long)st->rate_limited_bytes);
 	emit(&o, "gw_drops_total{node=\"%s\",reason=\"queue\"} %llu\n", o.node,
 	     (unsigned long long)st->dropped);
 	if (node->cluster) {

@@ -37,6 +37,7 @@ typedef struct {
 	uint64_t directs;
 	uint64_t errors_sent;
 	uint64_t rate_limited;    /* messages dropped by the rate limiter */
+	uint64_t rate_limited_bytes; /* ... by its byte budget */
 	uint64_t dropped;         /* frames dropped (closing or queue full) */
 	uint64_t pongs;
 	uint64_t rtt_sum_ms;

@@ -316,6 +316,15 @@ static void on_direct(gw_session_t *s, const gw_client_msg_t *msg)
 	gw_buf_unref(b);
 }
 
+/* A dropped message: an error frame, or 1008 once the drops add up. */
+static void rate_limited(gw_session_t *s, const char *why)
+{
+	if (gw_ratelimit_exhausted(&s->rl, s->node->cfg))
+		gw_session_close(s, GW_CLOSE_RATE_LIMITED);
+	else
+		gw_session_error(s, "rate_limited", why, 0);
+}
+
 void gw_router_on_message(gw_session_t *s, const char *in, size_t len)
 {
 	gw_node_t *node = s->node;
@@ -327,14 +336,16 @@ void gw_router_on_message(gw_session_t *s, const char *in, size_t len)
 		return; /* before the welcome or while closing: dropped */
 	node->stats.messages_in++;
 	gw_health_alive(s);
-	if (!gw_bucket_take(&s->bucket, (uint32_t)cfg->rate_limit,
-			    (uint32_t)cfg->rate_burst, gw_now_ms())) {
+	switch (gw_ratelimit_take(&s->rl, cfg, len, gw_now_ms())) {
+	case GW_RL_PASS:
+		break;
+	case GW_RL_MESSAGES:
 		node->stats.rate_limited++;
-		if (++s->violations >= cfg->rate_violations)
-			gw_session_close(s, GW_CLOSE_RATE_LIMITED);
-		else
-			gw_session_error(s, "rate_limited",
-					 "message dropped: sending too fast", 0);
+		rate_limited(s, "message dropped: sending too fast");
+		return;
+	case GW_RL_BYTES:
+		node->stats.rate_limited_bytes++;
+		rate_limited(s, "message dropped: sending too many bytes");
 		return;
 	}
 	if (gw_client_msg_parse(in, len, &msg, &code) != GW_OK) {

@@ -364,8 +364,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 		s->node = node;
 		s->m.id = ++node->next_conn;
 		node->stats.accepted++;
-		gw_bucket_init(&s->bucket, (uint32_t)node->cfg->rate_burst,
-			       gw_now_ms());
+		gw_ratelimit_init(&s->rl, node->cfg, gw_now_ms());
 		if (gw_registry_add(node->reg, &s->m) != GW_OK) {
 			s->state = GW_SS_CLOSING;
 			return -1;

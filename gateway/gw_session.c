@@ -271,6 +271,12 @@ int gw_session_send_owned(gw_session_t *s, gw_buf_t *b)
 	return rc;
 }
 
+/* The counters must reach the largest limit the config accepts. */
+_Static_assert(sizeof(((gw_session_t *)0)->abuse) >= 4 &&
+	       sizeof(((gw_ratelimit_t *)0)->violations) >= 4 &&
+	       GW_CONFIG_STRIKES_MAX <= UINT32_MAX,
+	       "abuse and violation counters must hold GW_CONFIG_STRIKES_MAX");
+
 void gw_session_error(gw_session_t *s, const char *code, const char *msg,
 		      int abuse)
 {

@@ -93,9 +93,8 @@ struct gw_session {
 	uint8_t close_sent;     /* the close frame was handed to lws */
 	uint8_t direct;         /* the fast path may write to the socket (not TLS) */
 	uint8_t peer_closed;    /* the client sent a close frame: lws answers it */
-	gw_bucket_t bucket;
-	uint16_t violations;    /* rate-limited messages */
-	uint16_t abuse;         /* bad frames */
+	gw_ratelimit_t rl;      /* send budget and rate-limit violations */
+	uint32_t abuse;         /* bad frames; up to GW_CONFIG_STRIKES_MAX */
 	/* set by the upgrade filter, released once admitted */
 	char *want_user;
 	char *want_lobby;

@@ -1,5 +1,6 @@
 """Authentication: where the token comes from, what is refused, expiry,
 the Origin allowlist, and tokens never reaching the log."""
+import asyncio
 import time
 
 import pytest
@@ -66,6 +67,39 @@ def test_expired_token_is_refused(gateway):
             f"expired token: close {code} {reason!r} after {got}"
         assert not got, f"expired token got messages before close: {got}"
     run(body())
+
+
+@pytest.mark.parametrize("claim", ["exp", "nbf", "iat"])
+@pytest.mark.parametrize("value", [10 ** 16, 1e16, -(10 ** 16), 253402300800],
+                         ids=["1e16", "1e16-real", "-1e16", "year-10000"])
+def test_date_out_of_range_is_refused(gateway, claim, value):
+    # A date past 9999-12-31 is refused, not clamped (docs/protocol.md).
+    # exp=1e16 used to be admitted and overflowed exp * 1000 in the
+    # heartbeat timer: UBSan aborted the node; a release build re-armed the
+    # timer every tick. The node must refuse it and stay up.
+    gw = gateway(jwt_leeway=5)
+    tok = gw.token("alice", **{claim: value})
+    run(gw.expect_rejected(4001, "unauthorized", token=tok))
+
+    async def still_serving():
+        c = await gw.join(user="bob")
+        await c.aclose_quiet()
+    run(still_serving())
+    assert gw.running(), gw.log_tail()
+
+
+def test_date_at_the_bound_is_accepted(gateway):
+    gw = gateway(heartbeat_interval=1)
+    tok = gw.token("alice", exp=253402300799)
+
+    async def body():
+        c = await gw.join(token=tok)
+        # A few heartbeat ticks with a far exp in the timer arithmetic.
+        await asyncio.sleep(2.5)
+        await c.presence()
+        await c.aclose_quiet()
+    run(body())
+    assert gw.running(), gw.log_tail()
 
 
 def test_nbf_in_future_is_refused(gateway):

@@ -2,6 +2,7 @@
 import asyncio
 import json
 
+from api_helpers import start_admin_node
 from gwtest import OP_PING, OP_TEXT, Closed, run, subset
 
 
@@ -182,9 +183,154 @@ def test_burst_within_rate_limit_delivered(gateway):
     run(body())
 
 
+def test_byte_budget_protects_lobby_members(gateway):
+    """Few messages, many bytes: 64 KiB broadcasts well inside --rate-limit
+    but past --rate-bytes-burst are dropped with error rate_limited, then
+    closed 1008 -- and the lobby's other members, whose send queue is 1 MiB,
+    are not closed as slow consumers (they used to be, at the default
+    rate of 50 x 64 KiB a second). Counted in gw_drops_total."""
+    gw = start_admin_node(gateway, rate_limit=50, rate_burst=100,
+                          rate_violations=3, rate_bytes=65536,
+                          rate_bytes_burst=262144, max_message_size=65536)
+    big = sized(65536)
+
+    async def body():
+        b = await gw.join("chess", "bob")
+        r = await gw.raw("chess", "alice")
+        errors, close = [], None
+        for _ in range(20):  # 1.3 MB at once: the old limit let it all in
+            try:
+                await r.send_text(big)
+            except (ConnectionError, RuntimeError):
+                break
+        loop = asyncio.get_running_loop()
+        end = loop.time() + 10
+        while close is None and loop.time() < end:
+            ev = await r.recv_event(end - loop.time())
+            if ev[0] == "text":
+                m = json.loads(ev[1])
+                if m.get("type") == "error":
+                    errors.append(m)
+            elif ev[0] in ("close", "eof"):
+                close = ev
+        assert close and close[:3] == ("close", 1008, "rate_limited"), \
+            f"want close 1008 rate_limited, got {close} after {errors}"
+        assert [e["code"] for e in errors] == ["rate_limited"] * 2, errors
+        assert "bytes" in errors[0]["message"], errors[0]
+        # Bob got the four that fit in the 256 KiB burst, and is fine.
+        for _ in range(4):
+            m = await b.recv_json("message")
+            assert len(m["data"]) == len(json.loads(big)["data"])
+        await b.presence()
+        m = gw.admin.metrics()
+        assert m.get("gw_drops_total", node=gw.node_id,
+                     reason="rate_limited_bytes") == 3, m.text
+        assert m.get("gw_drops_total", node=gw.node_id,
+                     reason="rate_limited") == 0, m.text
+    run(body())
+
+
+def test_byte_budget_refills(gateway):
+    """The byte bucket refills at --rate-bytes: after a pause, a client
+    that emptied it may send again, and small messages keep flowing."""
+    gw = gateway(rate_limit=1000, rate_burst=1000, rate_violations=100,
+                 rate_bytes=20000, rate_bytes_burst=20000,
+                 max_message_size=10000)
+    m10k = sized(10000)
+
+    async def body():
+        b = await gw.join("chess", "bob")
+        a = await gw.join("chess", "alice")
+        await a.send_raw(m10k)
+        await a.send_raw(m10k)
+        await a.send_raw(m10k)  # the bucket is empty: dropped
+        e = await a.recv_json("error")
+        assert e["code"] == "rate_limited" and "bytes" in e["message"], e
+        await asyncio.sleep(0.6)  # refills 12,000 bytes
+        await a.send_raw(m10k)
+        for _ in range(3):
+            await b.recv_json("message")
+    run(body())
+
+
+def test_rate_bytes_burst_below_message_size_refused(gateway):
+    gw = gateway(rate_bytes_burst=1000, max_message_size=2000, wait=False)
+    gw.expect_failure = True
+    rc = gw.wait_exit(10)
+    assert rc not in (None, 0), "started with a byte burst below a message"
+    log = gw.log_text()
+    assert "--rate-bytes-burst" in log and "GW_RATE_BYTES_BURST" in log, log
+
+
+async def _flood_and_count(r, frames, code, reason, timeout=60):
+    """Writes `frames` (already encoded) while reading; returns how many
+    error frames arrived before the close, which must be code/reason."""
+    errors = 0
+    close = None
+
+    async def writer():
+        for i in range(0, len(frames), 2000):
+            try:
+                r.writer.write(b"".join(frames[i:i + 2000]))
+                await r.writer.drain()
+            except (ConnectionError, RuntimeError):
+                return
+            if close is not None:
+                return
+
+    w = asyncio.ensure_future(writer())
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while close is None:
+        assert loop.time() < end, f"no close after {errors} errors"
+        ev = await r.recv_event(end - loop.time())
+        if ev[0] == "text":
+            if '"error"' in ev[1]:
+                errors += 1
+        elif ev[0] in ("close", "eof"):
+            close = ev
+    w.cancel()
+    assert close[:3] == ("close", code, reason), (close, errors)
+    return errors
+
+
+def test_rate_violations_above_65535(gateway):
+    """--rate-violations accepts up to 100,000; the counter used to be 16
+    bits, so a limit above 65,535 never closed the connection."""
+    limit = 65537
+    gw = gateway(rate_limit=1, rate_burst=1, rate_violations=limit,
+                 send_queue_max=1000000, send_queue_bytes=1 << 30)
+
+    async def body():
+        r = await gw.raw("chess", "alice", limit=1 << 20)
+        msg = r.frame(OP_TEXT, '{"type":"presence"}')
+        # One token, plus a few refilled while the flood is written.
+        errors = await _flood_and_count(r, [msg] * (limit + 50),
+                                        1008, "rate_limited")
+        assert errors == limit - 1, errors
+    run(body(), timeout=90)
+
+
+def test_abuse_limit_above_65535(gateway):
+    limit = 65537
+    gw = gateway(abuse_limit=limit, rate_limit=1000000, rate_burst=1000000,
+                 rate_bytes=1 << 30, rate_bytes_burst=1 << 30,
+                 send_queue_max=1000000, send_queue_bytes=1 << 30)
+
+    async def body():
+        r = await gw.raw("chess", "alice", limit=1 << 20)
+        bad = r.frame(OP_TEXT, "not json")
+        errors = await _flood_and_count(r, [bad] * (limit + 10),
+                                        4008, "protocol_abuse")
+        # Each bad frame is answered; the limit-th also closes.
+        assert errors == limit, errors
+    run(body(), timeout=90)
+
+
 def test_slow_consumer_dropped(gateway):
     gw = gateway(send_queue_max=50, send_queue_bytes=200000,
                  rate_limit=100000, rate_burst=100000,
+                 rate_bytes=1 << 30, rate_bytes_burst=1 << 30,
                  max_message_size=65536)
     pad = "x" * 10000
 

@@ -129,6 +129,8 @@ static void test_defaults(void **state)
 	assert_int_equal(c.max_message_size, 65536);
 	assert_int_equal(c.rate_limit, 50);
 	assert_int_equal(c.rate_burst, 100);
+	assert_int_equal(c.rate_bytes, 131072);
+	assert_int_equal(c.rate_bytes_burst, 262144);
 	assert_int_equal(c.rate_violations, 10);
 	assert_int_equal(c.abuse_limit, 10);
 	assert_int_equal(c.send_queue_max, 1024);
@@ -602,6 +604,15 @@ static void test_cross_field(void **state)
 			      "1024"),
 			 GW_OK);
 	gw_config_free(&c);
+	/* A byte bucket smaller than one message would never let it pass. */
+	EXPECT_ERR("--rate-bytes-burst (65535) is smaller than --max-message-size (65536): "
+		   "raise GW_RATE_BYTES_BURST or lower GW_MAX_MESSAGE_SIZE",
+		   env_secret, "--rate-bytes-burst", "65535");
+	assert_int_equal(LOAD(&c, env_secret, "--rate-bytes-burst", "65536"), GW_OK);
+	gw_config_free(&c);
+	EXPECT_ERR("--rate-bytes-burst (262144) is smaller than --max-message-size (300000): "
+		   "raise GW_RATE_BYTES_BURST or lower GW_MAX_MESSAGE_SIZE",
+		   env_secret, "--max-message-size", "300000", "--send-queue-bytes", "1048576");
 	/* Allowed on purpose: a node's own cap above the cluster's. */
 	assert_int_equal(LOAD(&c, env_secret, "--max-connections", "10", "--node-max-connections",
 			      "20"),
@@ -800,7 +811,7 @@ static void test_help(void **state)
 	}
 }
 
-/* Every row shows up once in the doc: 41 fields plus --config. */
+/* Every row shows up once in the doc: 43 fields plus --config. */
 static void test_markdown_rows(void **state)
 {
 	char *buf = NULL, *p;
@@ -814,7 +825,7 @@ static void test_markdown_rows(void **state)
 	fclose(f);
 	for (p = buf; (p = strstr(p, "\n| `--")); p++)
 		rows++;
-	assert_int_equal(rows, 42);
+	assert_int_equal(rows, 44);
 	free(buf);
 }
 

@@ -1953,6 +1953,73 @@ static void test_json_alloc_failure(void **state)
 	reset();
 }
 
+/*
+ * Sizes before parsing: a JSON envelope with too many values is refused
+ * before jansson allocates anything (it used to be parsed whole: a 4 MiB
+ * document of zeros cost 82 MB and half a second of the loop). The count
+ * is one for the root plus one per '[', '{' and ',' outside strings.
+ */
+static char *zeros_envelope(size_t k, size_t *len)
+{
+	static const char head[] = "{\"t\":\"msg\",\"p\":{\"type\":\"x\",\"d\":[";
+	char *s = malloc(sizeof(head) + 2 * k + 8);
+	size_t n = sizeof(head) - 1, i;
+
+	assert_non_null(s);
+	memcpy(s, head, n);
+	for (i = 0; i < k; i++) {
+		s[n++] = '0';
+		s[n++] = ',';
+	}
+	n--; /* the last comma */
+	memcpy(s + n, "]}}", 3);
+	*len = n + 3;
+	return s;
+}
+
+static void test_json_value_count(void **state)
+{
+	/* Five values besides the zeros: root, ",p", p, ",d", the array. */
+	size_t ok = GW_ENV_MAX_JSON_VALUES - 5, len, n, k, i;
+	char *s;
+
+	(void)state;
+	json_set_alloc_funcs(tagged_malloc, tagged_free);
+	js_budget = -1;
+
+	s = zeros_envelope(ok, &len);
+	js_count = 0;
+	assert_int_equal(try_decode(s, len), GW_OK);
+	assert_true(js_count > (long)ok); /* it was parsed */
+	free(s);
+
+	s = zeros_envelope(ok + 1, &len);
+	js_count = 0;
+	assert_int_equal(try_decode(s, len), GW_ETOOBIG);
+	assert_int_equal(js_count, 0); /* refused unparsed */
+	free(s);
+
+	/* Under every byte limit, but 100,000 values: refused unparsed. */
+	s = zeros_envelope(100000, &len);
+	assert_true(len < GW_ENV_MAX_PAYLOAD);
+	js_count = 0;
+	assert_int_equal(try_decode(s, len), GW_ETOOBIG);
+	assert_int_equal(js_count, 0);
+	free(s);
+
+	/* Commas and escaped quotes inside strings are not values. */
+	n = 3 * (size_t)GW_ENV_MAX_JSON_VALUES;
+	s = malloc(n + 64);
+	assert_non_null(s);
+	k = (size_t)sprintf(s, "{\"t\":\"msg\",\"p\":{\"type\":\"");
+	for (i = 0; i < n / 3; i++, k += 3)
+		memcpy(s + k, ",\\\"", 3); /* comma, backslash, quote */
+	k += (size_t)sprintf(s + k, "\"}}");
+	assert_int_equal(try_decode(s, k), GW_OK);
+	free(s);
+	reset();
+}
+
 /* --- clear and fuzzing -------------------------------------------------- */
 
 static void test_clear(void **state)
@@ -2139,6 +2206,7 @@ int main(void)
 		T(test_json_refusals),
 		T(test_json_limits),
 		T(test_json_alloc_failure),
+		T(test_json_value_count),
 		T(test_clear),
 		T(test_fuzz_mutations),
 	};

@@ -9,6 +9,10 @@
  * the deletion tests build runs by hand — keys chosen by brute force to share
  * a home slot, including runs that wrap from the last slot to slot 0 — and
  * delete them in every order, against a plain array as the reference model.
+ *
+ * The hash itself is pinned to SipHash-2-4's published vectors, and names
+ * built to collide under the map's old unkeyed FNV-1a must spread out and
+ * stay as cheap to look up as any others.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -132,16 +136,225 @@ static void keys_with_home(uint32_t *out, size_t n, uint32_t home, uint32_t *nex
 
 /* --- basics --------------------------------------------------------------- */
 
-/* FNV-1a 32-bit reference values (from the FNV test suite). */
+/* SipHash-2-4 reference values: key 00..0f, message 00..n-1. */
 static void test_hash_vectors(void **state)
 {
+	static const struct {
+		size_t n;
+		uint64_t want;
+	} v[] = {
+		{ 0, 0x726fdb47dd0e0e31ull },  { 1, 0x74f839c593dc67fdull },
+		{ 7, 0xab0200f58b01d137ull },  { 8, 0x93f5f5799a932462ull },
+		{ 15, 0xa129ca6149be45e5ull }, { 16, 0x3f2acc7f57c29bdbull },
+	};
+	unsigned char key[16], msg[16], other[16];
+	size_t i;
+
 	(void)state;
-	assert_int_equal(gw_hash("", 0), 0x811c9dc5u);
-	assert_int_equal(gw_hash("a", 1), 0xe40c292cu);
-	assert_int_equal(gw_hash("foobar", 6), 0xbf9cf968u);
+	for (i = 0; i < 16; i++)
+		key[i] = msg[i] = (unsigned char)i;
+	for (i = 0; i < GW_ARRAY_LEN(v); i++)
+		assert_true(gw_siphash(key, msg, v[i].n) == v[i].want);
+
+	/* gw_hash is the low 32 bits under the process key. */
+	assert_int_equal(gw_map_seed(key), GW_OK);
+	assert_int_equal(gw_hash(msg, 15), 0x49be45e5u);
+	assert_int_equal(gw_hash("", 0), 0xdd0e0e31u);
 	/* The length is honoured: bytes past it and NULs inside both count. */
-	assert_int_equal(gw_hash("foobarX", 6), 0xbf9cf968u);
+	assert_int_equal(gw_hash("foobarX", 6), gw_hash("foobar", 6));
 	assert_int_not_equal(gw_hash("a\0", 2), gw_hash("a", 1));
+
+	/* Another key, other hashes. */
+	memcpy(other, key, sizeof(other));
+	other[0] ^= 1;
+	assert_int_equal(gw_map_seed(other), GW_OK);
+	assert_int_not_equal(gw_hash(msg, 15), 0x49be45e5u);
+	assert_int_equal(gw_map_seed(key), GW_OK);
+}
+
+/*
+ * Left alone, a process keys its maps at random: two processes hash the
+ * same name differently, and neither under the all-zero key. The children
+ * are fresh executions of this binary (see main), so nothing a test set
+ * here carries over.
+ */
+#define HASH_CHILD_ARG "--hash-child"
+
+static int hash_child(void)
+{
+	gw_map_t *m = gw_map_create(0); /* draws the key */
+
+	if (!m)
+		return 1;
+	printf("%08x\n", gw_hash("lobby", 5));
+	gw_map_free(m);
+	return 0;
+}
+
+static uint32_t child_hash(void)
+{
+	char buf[32] = "", self[4096], cmd[4200];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	unsigned h = 0;
+	FILE *f;
+
+	assert_true(n > 0);
+	self[n] = '\0';
+	snprintf(cmd, sizeof(cmd), "'%s' " HASH_CHILD_ARG, self);
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(buf, sizeof(buf), f));
+	assert_int_equal(pclose(f), 0);
+	assert_int_equal(sscanf(buf, "%x", &h), 1);
+	return h;
+}
+
+static void test_random_key(void **state)
+{
+	static const unsigned char zero[16];
+	uint32_t a, b;
+
+	(void)state;
+	a = child_hash();
+	b = child_hash();
+	assert_int_not_equal(a, b);
+	assert_int_not_equal(a, (uint32_t)gw_siphash(zero, "lobby", 5));
+	assert_int_not_equal(b, (uint32_t)gw_siphash(zero, "lobby", 5));
+}
+
+/* --- hash flooding -------------------------------------------------------- */
+
+/* The map's old hash: unkeyed 32-bit FNV-1a. */
+#define FNV_PRIME 16777619u
+
+static uint32_t fnv1a(const void *key, size_t len, uint32_t h)
+{
+	const unsigned char *p = key;
+
+	while (len--) {
+		h ^= *p++;
+		h *= FNV_PRIME;
+	}
+	return h;
+}
+
+#define FLOOD_N 16384
+#define FLOOD_KEY 6
+
+/*
+ * Makes FLOOD_N distinct 5-byte names whose FNV-1a hashes share their low
+ * 16 bits: under the old hash they all start probing at the same slot of
+ * any table up to 65,536 slots. Multiplication only carries upwards, so
+ * the low 16 bits of (s ^ y) * P depend only on the low 16 bits of s ^ y;
+ * for a last byte y to reach the target, bits 8..15 of the state before it
+ * must already match, which one next-to-last byte in 256 achieves.
+ */
+static void fnv_colliding_keys(unsigned char (*k)[FLOOD_KEY])
+{
+	uint32_t pinv = FNV_PRIME, u, target = 0x5a5a;
+	size_t found = 0, c, x;
+	int i;
+
+	for (i = 0; i < 5; i++) /* Newton: P * pinv == 1 mod 2^32 */
+		pinv *= 2u - FNV_PRIME * pinv;
+	u = (target * pinv) & 0xffff;
+	for (c = 0; found < FLOOD_N; c++) {
+		unsigned char pre[3] = { 'L', (unsigned char)(c >> 8),
+					 (unsigned char)c };
+		uint32_t s = fnv1a(pre, 3, 2166136261u);
+
+		assert_true(c < 0x10000);
+		for (x = 0; x < 256 && found < FLOOD_N; x++) {
+			uint32_t s1 = (s ^ (uint32_t)x) * FNV_PRIME;
+
+			if (((s1 ^ u) & 0xff00) != 0)
+				continue;
+			memcpy(k[found], pre, 3);
+			k[found][3] = (unsigned char)x;
+			k[found][4] = (unsigned char)((s1 ^ u) & 0xff);
+			k[found][5] = 0;
+			found++;
+		}
+	}
+}
+
+static double now_ms(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return tv.tv_sec * 1e3 + tv.tv_usec / 1e3;
+}
+
+/* Puts and gets `n` keys of `len` bytes at stride `stride`; returns ms. */
+static double fill_and_find(const unsigned char *keys, size_t stride,
+			    size_t len, size_t n)
+{
+	gw_map_t *m = gw_map_create(0);
+	double t0 = now_ms();
+	size_t i;
+
+	assert_non_null(m);
+	for (i = 0; i < n; i++)
+		assert_int_equal(gw_map_put(m, keys + i * stride, len,
+					    (void *)(keys + i * stride)), GW_OK);
+	for (i = 0; i < n; i++)
+		assert_ptr_equal(gw_map_get(m, keys + i * stride, len),
+				 keys + i * stride);
+	t0 = now_ms() - t0;
+	gw_map_free(m);
+	return t0;
+}
+
+static void test_fnv_collisions_spread(void **state)
+{
+	unsigned char (*k)[FLOOD_KEY] = calloc(FLOOD_N, FLOOD_KEY);
+	unsigned char (*plain)[FLOOD_KEY] = calloc(FLOOD_N, FLOOD_KEY);
+	unsigned char *seen = calloc(1u << 15, 1);
+	double t_flood, t_plain;
+	size_t i, homes = 0;
+
+	(void)state;
+	assert_non_null(k);
+	assert_non_null(plain);
+	assert_non_null(seen);
+	fnv_colliding_keys(k);
+	/* The generator is right: one FNV-1a home slot, distinct names. */
+	for (i = 0; i < FLOOD_N; i++) {
+		assert_int_equal(fnv1a(k[i], 5, 2166136261u) & 0xffff, 0x5a5a);
+		if (i)
+			assert_memory_not_equal(k[i], k[i - 1], 5);
+	}
+
+	/*
+	 * Under the keyed hash they land all over a 32,768-slot table (where
+	 * 16,384 keys live): random placement fills about 79% of distinct
+	 * home slots; the old hash gave them exactly one.
+	 */
+	assert_int_equal(gw_map_seed(NULL), GW_OK);
+	for (i = 0; i < FLOOD_N; i++) {
+		uint32_t home = gw_hash(k[i], 5) & ((1u << 15) - 1);
+
+		homes += !seen[home];
+		seen[home] = 1;
+	}
+	assert_true(homes > FLOOD_N / 2);
+
+	/*
+	 * And the map stays O(1) on them: as fast as on ordinary names, give
+	 * or take scheduling noise (the old hash made this quadratic, a
+	 * hundred times slower and more).
+	 */
+	for (i = 0; i < FLOOD_N; i++)
+		snprintf((char *)plain[i], FLOOD_KEY, "%05zu", i);
+	t_plain = fill_and_find(plain[0], FLOOD_KEY, 5, FLOOD_N);
+	t_flood = fill_and_find(k[0], FLOOD_KEY, 5, FLOOD_N);
+	if (t_flood > 10 * t_plain + 50)
+		fail_msg("colliding names: %.1f ms, ordinary: %.1f ms", t_flood,
+			 t_plain);
+	free(seen);
+	free(plain);
+	free(k);
 }
 
 static void test_put_get_del(void **state)
@@ -765,10 +978,12 @@ static void test_grow_alloc_failure(void **state)
 	free(k);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hash_vectors),
+		cmocka_unit_test(test_random_key),
+		cmocka_unit_test(test_fnv_collisions_spread),
 		cmocka_unit_test(test_put_get_del),
 		cmocka_unit_test(test_lookup_by_content),
 		cmocka_unit_test(test_duplicate_put),
@@ -791,5 +1006,7 @@ int main(void)
 		cmocka_unit_test(test_grow_alloc_failure),
 	};
 
+	if (argc == 2 && strcmp(argv[1], HASH_CHILD_ARG) == 0)
+		return hash_child();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
