@@ -124,6 +124,16 @@ static const struct opt opts[] = {
 	  "BOOL", 0,
 	  "Serve GET /dev/token?user=U (tokens signed with jwt-secret) for the dashboard demo. Development only." },
 
+	/* tls */
+	{ "tls-cert", "GW_TLS_CERT", STR(tls_cert), 0, 0, "", NULL, NULL,
+	  "empty, or a path to a PEM file", "FILE", 0,
+	  "Serve wss:// (and https://) with this PEM certificate, its chain after it; re-read on SIGHUP. Empty: plain ws://." },
+	{ "tls-key", "GW_TLS_KEY", STR(tls_key), 0, 0, "", NULL, NULL,
+	  "empty, or a path to an unencrypted PEM key", "FILE", 0,
+	  "Private key of --tls-cert; re-read on SIGHUP. Required with --tls-cert." },
+	{ "admin-tls", "GW_ADMIN_TLS", BOOL(admin_tls), 0, 1, "false", NULL, NULL, NULL,
+	  "BOOL", 0, "The admin listener speaks https:// too, with --tls-cert and --tls-key." },
+
 	/* auth */
 	{ "jwt-secret", "GW_JWT_SECRET", STR(jwt_secret), GW_AUTH_MIN_SECRET, 0, "", NULL,
 	  NULL, "a secret of at least " XSTR(GW_AUTH_MIN_SECRET) " bytes", "SECRET",
@@ -651,6 +661,8 @@ static int scan_argv(int argc, char **argv, const char **vals, char *err, size_t
 			gw_config_markdown(stdout);
 			return 1;
 		}
+		if (!strcmp(a, "--version"))
+			return GW_CONFIG_VERSION;
 		if (strncmp(a, "--", 2) || !a[2]) {
 			/* Only the flag part: the argument may be a secret. */
 			set_err(err, errlen, NULL, "unexpected argument \"%.*s\"; options start with -- (see --help)",
@@ -743,6 +755,14 @@ static int check_whole(const gw_config_t *cfg, char *err, size_t errlen)
 				o->env, o->expect);
 			return GW_EINVAL;
 		}
+	}
+	/* Half a certificate is a mistake, not a plain listener. */
+	if (!*cfg->tls_cert != !*cfg->tls_key || (cfg->admin_tls && !*cfg->tls_cert)) {
+		set_err(err, errlen, NULL, "%s: set both GW_TLS_CERT and GW_TLS_KEY, or neither",
+			cfg->admin_tls && !*cfg->tls_cert && !*cfg->tls_key
+				? "--admin-tls needs --tls-cert and --tls-key"
+				: "--tls-cert and --tls-key go together");
+		return GW_EINVAL;
 	}
 	/* A queue that cannot hold one message would drop every large one. */
 	if (cfg->send_queue_bytes < cfg->max_message_size) {
@@ -877,7 +897,8 @@ void gw_config_help(FILE *out, const char *prog)
 		fputc('\n', out);
 	}
 	fputs("  --help, -h\n      Print this help and exit.\n"
-	      "  --help-markdown\n      Print the settings as Markdown (docs/config.md) and exit.\n",
+	      "  --help-markdown\n      Print the settings as Markdown (docs/config.md) and exit.\n"
+	      "  --version\n      Print the version, the commit and the libwebsockets revision, and exit.\n",
 	      out);
 }
 

@@ -29,6 +29,10 @@ typedef struct gw_config {
 	char *admin_listen; /* HOST:PORT of the admin HTTP listener; empty: none */
 	char *api_key;     /* required by the /api endpoints; empty: off */
 	int dev_tokens;    /* bool: GET /dev/token for the dashboard demo */
+	/* tls (empty tls_cert: plain ws://, e.g. behind a TLS-terminating LB) */
+	char *tls_cert;    /* PEM certificate, then its chain; re-read on SIGHUP */
+	char *tls_key;     /* PEM private key of that certificate */
+	int admin_tls;     /* bool: the admin listener speaks TLS too */
 	/* auth */
 	char *jwt_secret;  /* required, >= 32 bytes */
 	long jwt_leeway;   /* seconds */
@@ -66,10 +70,14 @@ typedef struct gw_config {
 	long inbound_maxlen;     /* inbound stream cap; 0: refuse unknown types */
 } gw_config_t;
 
+/* gw_config_load's answer to --version: the caller prints it and exits 0. */
+#define GW_CONFIG_VERSION 2
+
 /*
  * Fills `cfg` from defaults, the optional file, `envp` (NULL-terminated,
  * as environ) and argv. Returns GW_OK; 1 if --help or --help-markdown was
- * handled (the caller exits 0); or GW_EINVAL with a message in `err`
+ * handled (the caller exits 0); GW_CONFIG_VERSION if --version was given
+ * (nothing printed: the caller knows what it is); or GW_EINVAL with a message in `err`
  * naming the setting, the bad value and what is allowed. `cfg` must be
  * released with gw_config_free() whatever the result.
  */
