@@ -157,8 +157,9 @@ static int apply_policy(SSL_CTX *ctx)
 					 SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE |
 					 SSL_OP_NO_RENEGOTIATION);
 	/*
-	 * Idle connections are most of a gateway's connections; without this
-	 * each keeps OpenSSL's ~34 KiB of read and write buffers for life.
+	 * Idle connections are most of a gateway's connections: no read and
+	 * write buffers while nothing is in flight. lws sets this on each of
+	 * its SSLs already; the admin listener's get it from here.
 	 */
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	ok = SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) == 1 &&
