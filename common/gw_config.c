@@ -149,6 +149,16 @@ static const struct opt opts[] = {
 	  "Node processes sharing the listen port (SO_REUSEPORT), each a cluster member "
 	  "NODE-k with admin port + k - 1; auto: one per CPU. Above 1 needs --redis." },
 
+	/* tls */
+	{ "tls-cert", "GW_TLS_CERT", STR(tls_cert), 0, 0, "", NULL, NULL,
+	  "empty, or a path to a PEM file", "FILE", 0,
+	  "Serve wss:// (and https://) with this PEM certificate, its chain after it; re-read on SIGHUP. Empty: plain ws://." },
+	{ "tls-key", "GW_TLS_KEY", STR(tls_key), 0, 0, "", NULL, NULL,
+	  "empty, or a path to an unencrypted PEM key", "FILE", 0,
+	  "Private key of --tls-cert; re-read on SIGHUP. Required with --tls-cert." },
+	{ "admin-tls", "GW_ADMIN_TLS", BOOL(admin_tls), 0, 1, "false", NULL, NULL, NULL,
+	  "BOOL", 0, "The admin listener speaks https:// too, with --tls-cert and --tls-key." },
+
 	/* auth */
 	{ "jwt-secret", "GW_JWT_SECRET", STR(jwt_secret), GW_AUTH_MIN_SECRET, 0, "", NULL,
 	  NULL, "a secret of at least " XSTR(GW_AUTH_MIN_SECRET) " bytes", "SECRET",
@@ -715,6 +725,8 @@ static int scan_argv(int argc, char **argv, const char **vals, char *err, size_t
 			gw_config_markdown(stdout);
 			return 1;
 		}
+		if (!strcmp(a, "--version"))
+			return GW_CONFIG_VERSION;
 		if (strncmp(a, "--", 2) || !a[2]) {
 			/* Only the flag part: the argument may be a secret. */
 			set_err(err, errlen, NULL, "unexpected argument \"%.*s\"; options start with -- (see --help)",
@@ -828,6 +840,14 @@ static int check_whole(const gw_config_t *cfg, char *err, size_t errlen)
 		set_err(err, errlen, NULL,
 			"--dev-tokens (GW_DEV_TOKENS) lets anyone who reaches --listen %s mint a token for any user, and that is not a loopback address: listen on 127.0.0.1, drop --dev-tokens, or force it with --dev-tokens-any-address (GW_DEV_TOKENS_ANY_ADDRESS=true)",
 			cfg->listen);
+		return GW_EINVAL;
+	}
+	/* Half a certificate is a mistake, not a plain listener. */
+	if (!*cfg->tls_cert != !*cfg->tls_key || (cfg->admin_tls && !*cfg->tls_cert)) {
+		set_err(err, errlen, NULL, "%s: set both GW_TLS_CERT and GW_TLS_KEY, or neither",
+			cfg->admin_tls && !*cfg->tls_cert && !*cfg->tls_key
+				? "--admin-tls needs --tls-cert and --tls-key"
+				: "--tls-cert and --tls-key go together");
 		return GW_EINVAL;
 	}
 	/* A queue that cannot hold one message would drop every large one. */
@@ -970,7 +990,8 @@ void gw_config_help(FILE *out, const char *prog)
 		fputc('\n', out);
 	}
 	fputs("  --help, -h\n      Print this help and exit.\n"
-	      "  --help-markdown\n      Print the settings as Markdown (docs/config.md) and exit.\n",
+	      "  --help-markdown\n      Print the settings as Markdown (docs/config.md) and exit.\n"
+	      "  --version\n      Print the version, the commit and the libwebsockets revision, and exit.\n",
 	      out);
 }
 

@@ -39,6 +39,10 @@ typedef struct gw_config {
 	int dev_tokens_any_address; /* bool: allow dev_tokens on a non-loopback listen */
 	int public_cluster_info;    /* bool: GET /cluster on the public port */
 	char *workers;     /* "auto" or 1..64 node processes (gw_workers) */
+	/* tls (empty tls_cert: plain ws://, e.g. behind a TLS-terminating LB) */
+	char *tls_cert;    /* PEM certificate, then its chain; re-read on SIGHUP */
+	char *tls_key;     /* PEM private key of that certificate */
+	int admin_tls;     /* bool: the admin listener speaks TLS too */
 	/* auth */
 	char *jwt_secret;  /* required, >= 32 bytes */
 	long jwt_leeway;   /* seconds */
@@ -84,10 +88,14 @@ typedef struct gw_config {
 	long inbound_rate;       /* inbound entries per second per user (and burst) */
 } gw_config_t;
 
+/* gw_config_load's answer to --version: the caller prints it and exits 0. */
+#define GW_CONFIG_VERSION 2
+
 /*
  * Fills `cfg` from defaults, the optional file, `envp` (NULL-terminated,
  * as environ) and argv. Returns GW_OK; 1 if --help or --help-markdown was
- * handled (the caller exits 0); or GW_EINVAL with a message in `err`
+ * handled (the caller exits 0); GW_CONFIG_VERSION if --version was given
+ * (nothing printed: the caller knows what it is); or GW_EINVAL with a message in `err`
  * naming the setting, the bad value and what is allowed. `cfg` must be
  * released with gw_config_free() whatever the result.
  */

@@ -6,6 +6,10 @@
  * libevent keeps an incoming request alive until it is answered, and
  * gw_cluster is freed before the listener at shutdown, so every pending
  * callback (called with a NULL reply then) still has its request.
+ *
+ * With --admin-tls every accepted connection is wrapped in an OpenSSL
+ * bufferevent (evhttp_set_bevcb) on a context gw_tls keeps up to date, so
+ * a SIGHUP reload reaches this listener too.
  */
 #include "gw_admin.h"
 #include "gw_alloc.h"
@@ -18,13 +22,17 @@
 #include "gw_redis.h"
 #include "gw_reply.h"
 #include "gw_router.h"
+#include "gw_tls.h"
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <hiredis/hiredis.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
+#include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +46,7 @@
 struct gw_admin {
 	gw_node_t *node;
 	struct evhttp *http;
+	SSL_CTX *ssl_ctx; /* --admin-tls: one reference, else NULL */
 };
 
 /* --- replies ------------------------------------------------------------------- */
@@ -548,6 +557,15 @@ static void handle(struct evhttp_request *req, void *arg)
 
 	if (!path)
 		path = "/";
+	/*
+	 * libevent falls back to a plain connection when tls_bev() returns
+	 * NULL (out of memory): on a TLS listener, that is refused.
+	 */
+	if (a->ssl_ctx && !bufferevent_openssl_get_ssl(evhttp_connection_get_bufferevent(
+				  evhttp_request_get_connection(req)))) {
+		reply_error(req, 400, "tls_required", "this listener speaks https only");
+		return;
+	}
 	if (strncmp(path, "/api/", 5) == 0) {
 		if (!node->cfg->api_key || !*node->cfg->api_key) {
 			reply_error(req, 403, "api_disabled", "start the node with --api-key");
@@ -592,6 +610,26 @@ static void handle(struct evhttp_request *req, void *arg)
 	}
 }
 
+/* evhttp's bufferevent factory with --admin-tls: a server-side TLS socket. */
+static struct bufferevent *tls_bev(struct event_base *base, void *arg)
+{
+	gw_admin_t *a = arg;
+	SSL *ssl = SSL_new(a->ssl_ctx);
+	struct bufferevent *bev;
+
+	if (!ssl)
+		return NULL;
+	bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+					     BEV_OPT_CLOSE_ON_FREE);
+	if (!bev) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	/* Clients that hang up without close_notify are not an error here. */
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return bev;
+}
+
 gw_admin_t *gw_admin_create(gw_node_t *node, char *err, size_t errlen)
 {
 	const char *listen = node->cfg->admin_listen, *colon = strrchr(listen, ':');
@@ -620,6 +658,13 @@ gw_admin_t *gw_admin_create(gw_node_t *node, char *err, size_t errlen)
 				   EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
 				   EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
 	evhttp_set_gencb(a->http, handle, a);
+	if (node->cfg->admin_tls) {
+		if (!(a->ssl_ctx = gw_tls_ctx_new(node->tls, err, errlen))) {
+			gw_admin_free(a);
+			return NULL;
+		}
+		evhttp_set_bevcb(a->http, tls_bev, a);
+	}
 	if (evhttp_bind_socket(a->http, n ? host : "0.0.0.0",
 			       (uint16_t)atoi(colon + 1)) != 0) {
 		snprintf(err, errlen, "cannot listen on --admin-listen %s (in use?)", listen);
@@ -635,5 +680,6 @@ void gw_admin_free(gw_admin_t *a)
 		return;
 	if (a->http)
 		evhttp_free(a->http);
+	SSL_CTX_free(a->ssl_ctx);
 	gw_free(a);
 }

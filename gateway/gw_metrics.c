@@ -2,6 +2,7 @@
  * gw_metrics.c — renders the node's counters for Prometheus.
  */
 #include "gw_metrics.h"
+#include "gw_build.h"
 #include "gw_cluster.h"
 #include "gw_health.h"
 #include "gw_peers.h"
@@ -66,6 +67,11 @@ gw_buf_t *gw_metrics_render(gw_node_t *node)
 
 	if (!o.b)
 		return NULL;
+	/* gw_build's strings are printable and quote-free: no label escaping. */
+	head(&o, "gw_build_info", "gauge",
+	     "Always 1; the labels say what this node runs (version, commit, libwebsockets revision).");
+	emit(&o, "gw_build_info{node=\"%s\",version=\"%s\",commit=\"%s\",lws=\"%s\"} 1\n",
+	     o.node, gw_build_version(), gw_build_commit(), gw_build_lws());
 	simple(&o, "gw_connections", "gauge", "Admitted connections on this node.",
 	       gw_registry_joined(node->reg));
 	simple(&o, "gw_connecting", "gauge", "Upgraded connections awaiting admission.",

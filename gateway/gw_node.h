@@ -22,6 +22,7 @@ typedef struct gw_cluster gw_cluster_t;
 typedef struct gw_health gw_health_t;
 typedef struct gw_session gw_session_t;
 typedef struct gw_peers gw_peers_t;
+typedef struct gw_tls gw_tls_t;
 
 /* Counters: monotonic since start, reported by /stats and /metrics. */
 typedef struct {
@@ -62,6 +63,7 @@ typedef struct gw_node {
 	gw_cluster_t *cluster;  /* NULL when standalone */
 	gw_health_t *health;
 	gw_peers_t *peers;      /* per-IP and handshake bookkeeping (gw_server) */
+	gw_tls_t *tls;          /* NULL unless --tls-cert: wss:// */
 	gw_stats_t stats;
 	uint64_t started_ms;    /* wall clock */
 	uint64_t next_conn;     /* connection id counter */

@@ -29,6 +29,7 @@
 #include "gw_protocol.h"
 #include "gw_router.h"
 #include "gw_session.h"
+#include "gw_tls.h"
 
 #include <libwebsockets.h>
 #include <stdio.h>
@@ -395,6 +396,18 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 			gw_session_on_closed(s);
 		return 0;
 
+	case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS: {
+		/* The vhost's new SSL_CTX (in `user`): our policy and certificate. */
+		char err[256];
+
+		node = node_of(wsi);
+		if (gw_tls_attach(node->tls, user, err, sizeof(err))) {
+			GW_LOG(GW_LOG_ERROR, "tls_failed", GW_S("error", err));
+			return -1;
+		}
+		return 0;
+	}
+
 	case LWS_CALLBACK_WSI_DESTROY:
 		/* Every accepted connection ends here, whatever happened to it. */
 		gw_peers_release(node_of(wsi)->peers, lws_get_opaque_user_data(wsi));
@@ -472,6 +485,17 @@ int gw_server_start(gw_node_t *node, char *err, size_t errlen)
 	info.timeout_secs_ah_idle = (unsigned int)node->cfg->handshake_timeout;
 	info.max_http_header_data = 8192;
 	info.count_threads = 1;
+	if (node->tls) {
+		/*
+		 * wss://: lws creates the vhost's SSL_CTX and hands it to the
+		 * callback above, where gw_tls installs the certificate it has
+		 * already read and checked (main, at start-up) and can swap it
+		 * later (SIGHUP). No file paths go to lws: its reload path
+		 * replaces certificate and key one at a time.
+		 */
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
+				LWS_SERVER_OPTION_CREATE_VHOST_SSL_CTX;
+	}
 	node->lws = lws_create_context(&info);
 	if (!node->lws) {
 		snprintf(err, errlen, "cannot listen on %s (in use, or bad address?)",

@@ -7,12 +7,13 @@
  * DRAINING (refuse new connections, close everyone with 1001, drop our
  * presence from the cluster) → STOPPING (when all are gone or
  * --shutdown-timeout passes: destroy lws, free events, let the loop end).
- * SIGHUP reopens the log file.
+ * SIGHUP reopens the log file and re-reads the TLS certificate and key.
  */
 #include "gw_admin.h"
 #include "gw_admission.h"
 #include "gw_alloc.h"
 #include "gw_auth.h"
+#include "gw_build.h"
 #include "gw_cluster.h"
 #include "gw_config.h"
 #include "gw_health.h"
@@ -22,8 +23,10 @@
 #include "gw_server.h"
 #include "gw_session.h"
 #include "gw_workers.h"
+#include "gw_tls.h"
 
 #include <event2/event.h>
+#include <libwebsockets.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +86,28 @@ static void drain_tick(evutil_socket_t fd, short what, void *arg)
 		stop(d);
 }
 
+static void log_cert(const char *event, const gw_tls_t *tls)
+{
+	gw_tls_info_t ti;
+
+	gw_tls_info(tls, &ti);
+	GW_LOG(ti.expired ? GW_LOG_WARN : GW_LOG_INFO, event, GW_S("subject", ti.subject),
+	       GW_S("serial", ti.serial), GW_S("not_after", ti.not_after),
+	       GW_S("expired", ti.expired ? "yes" : "no"));
+}
+
+/* SIGHUP: a bad new file is logged and the old certificate kept. */
+static void reload_tls(daemon_t *d)
+{
+	char err[512];
+
+	if (gw_tls_reload(d->node.tls, err, sizeof(err)) == GW_OK)
+		log_cert("tls_reloaded", d->node.tls);
+	else
+		GW_LOG(GW_LOG_ERROR, "tls_reload_failed", GW_S("error", err),
+		       GW_S("kept", "the previous certificate"));
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	daemon_t *d = arg;
@@ -93,6 +118,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	if (sig == SIGHUP) {
 		gw_log_reopen();
 		GW_LOG(GW_LOG_INFO, "log_reopened");
+		if (d->node.tls)
+			reload_tls(d);
 		return;
 	}
 	if (d->state != RUNNING) {
@@ -159,6 +186,12 @@ static int start(daemon_t *d, char *err, size_t errlen)
 		snprintf(err, errlen, "bad --listen %s", cfg->listen);
 		return GW_EINVAL;
 	}
+	if (*cfg->tls_cert) {
+		node->tls = gw_tls_create(cfg->tls_cert, cfg->tls_key, err, errlen);
+		if (!node->tls)
+			return GW_EINVAL;
+		log_cert("tls_certificate", node->tls);
+	}
 	node->started_ms = gw_wall_ms();
 	node->next_conn = (node->started_ms & 0xffffffffffull) << 20;
 	node->base = new_base();
@@ -216,6 +249,7 @@ static void cleanup(daemon_t *d)
 	gw_admin_free(d->admin);
 	gw_registry_free(node->reg);
 	gw_auth_free(node->auth);
+	gw_tls_free(node->tls);
 	if (node->base)
 		event_base_free(node->base);
 }
@@ -230,7 +264,11 @@ int main(int argc, char **argv)
 
 	signal(SIGPIPE, SIG_IGN);
 	rc = gw_config_load(&cfg, argc, argv, environ, err, sizeof(err));
-	if (rc == 1) {
+	if (rc == GW_CONFIG_VERSION) {
+		gw_build_print(stdout, "gateway");
+		printf("libwebsockets %s (running)\n", lws_get_library_version());
+	}
+	if (rc == 1 || rc == GW_CONFIG_VERSION) {
 		gw_config_free(&cfg);
 		return 0;
 	}
@@ -252,6 +290,9 @@ int main(int argc, char **argv)
 		return rc;
 	}
 	d.node.cfg = &cfg;
+	GW_LOG(GW_LOG_INFO, "build", GW_S("version", gw_build_version()),
+	       GW_S("commit", gw_build_commit()), GW_S("lws", gw_build_lws()),
+	       GW_S("lws_running", lws_get_library_version()));
 	if (start(&d, err, sizeof(err)) != GW_OK) {
 		GW_LOG(GW_LOG_ERROR, "startup_failed", GW_S("error", err));
 		fprintf(stderr, "gateway: %s\n", err);
@@ -261,7 +302,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	GW_LOG(GW_LOG_INFO, "listening", GW_S("node", cfg.node_id),
-	       GW_S("listen", cfg.listen),
+	       GW_S("listen", cfg.listen), GW_S("scheme", d.node.tls ? "wss" : "ws"),
 	       GW_S("mode", d.node.cluster ? "cluster" : "standalone"),
 	       GW_S("admission", gw_admission_name(d.node.admission)),
 	       GW_S("user_policy", gw_user_policy_name(cfg.user_policy)));

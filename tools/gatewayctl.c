@@ -14,6 +14,7 @@
  * Exit status: 0 ok, 1 runtime error (Redis, user not connected), 2 usage.
  */
 #include "gw_alloc.h"
+#include "gw_build.h"
 #include "gw_common.h"
 #include "gw_redis_url.h"
 
@@ -47,7 +48,7 @@ typedef struct ctl {
 	json_t *live;       /* the live node ids, as an object's keys */
 } ctl_t;
 
-enum opt_type { O_STR, O_FLAG, O_LONG, O_HELP };
+enum opt_type { O_STR, O_FLAG, O_LONG, O_HELP, O_VERSION };
 
 struct ctl_opt {
 	const char *name;
@@ -90,6 +91,8 @@ static const struct ctl_opt ctl_opts[] = {
 	{ "conn", O_STR, offsetof(ctl_t, conn), OPT_CONN, NULL, "CONNID",
 	  "kick: only this connection" },
 	{ "help", O_HELP, 0, 0, NULL, NULL, "this help" },
+	{ "version", O_VERSION, 0, 0, NULL, NULL,
+	  "print the version, the commit and the libwebsockets revision" },
 };
 
 /* --- helpers: the Redis link ---------------------------------------------- */
@@ -712,6 +715,10 @@ static int parse_opts(ctl_t *c, int argc, char **argv, unsigned *seen)
 	while ((i = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		if (i == 'h' || (i < n && ctl_opts[i].type == O_HELP)) {
 			usage(stdout);
+			exit(0);
+		}
+		if (i < n && ctl_opts[i].type == O_VERSION) {
+			gw_build_print(stdout, "gatewayctl");
 			exit(0);
 		}
 		if (i >= n) {

@@ -31,8 +31,9 @@ def gateway(request, tmp_path):
     started = []
     request.node._gateways = started
 
-    def start(env=None, extra_args=(), wait=True, **opts):
-        gw = gwtest.Gateway(tmp_path, opts, env=env, extra_args=extra_args)
+    def start(env=None, extra_args=(), wait=True, ssl_context=None, **opts):
+        gw = gwtest.Gateway(tmp_path, opts, env=env, extra_args=extra_args,
+                            ssl_context=ssl_context)
         started.append(gw)
         if wait:
             gw.start()

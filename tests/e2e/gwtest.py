@@ -173,8 +173,12 @@ class Gateway:
 
     _seq = 0
 
-    def __init__(self, workdir, opts=None, env=None, extra_args=()):
+    def __init__(self, workdir, opts=None, env=None, extra_args=(),
+                 ssl_context=None):
         Gateway._seq += 1
+        # With --tls-cert: the client-side ssl.SSLContext that trusts it;
+        # HTTP then goes over https:// and clients over wss://.
+        self.ssl = ssl_context
         self.workdir = str(workdir)
         self.opts = dict(self.DEFAULTS)
         self.opts["node_id"] = f"e2e-node-{Gateway._seq}"
@@ -346,7 +350,11 @@ class Gateway:
 
     # -- HTTP -------------------------------------------------------------
     def http_get(self, path, timeout=3.0, headers=None):
-        conn = http.client.HTTPConnection(HOST, self.port, timeout=timeout)
+        if self.ssl is not None:
+            conn = http.client.HTTPSConnection(HOST, self.port, timeout=timeout,
+                                               context=self.ssl)
+        else:
+            conn = http.client.HTTPConnection(HOST, self.port, timeout=timeout)
         try:
             conn.request("GET", path, headers=headers or {})
             r = conn.getresponse()
@@ -370,7 +378,8 @@ class Gateway:
         return make_jwt(claims_for(sub, **kw), secret=secret, alg=alg)
 
     def ws_url(self, path):
-        return f"ws://{HOST}:{self.port}{path}"
+        scheme = "wss" if self.ssl is not None else "ws"
+        return f"{scheme}://{HOST}:{self.port}{path}"
 
     async def connect(self, lobby="chess", user="alice", token=None,
                       via="query", path=None, origin=None, subprotocols=None,
@@ -393,7 +402,7 @@ class Gateway:
             self.ws_url(path), subprotocols=subprotocols,
             extra_headers=headers, origin=origin, max_size=None,
             max_queue=None, ping_interval=None, close_timeout=2,
-            open_timeout=5, compression=None)
+            open_timeout=5, compression=None, ssl=self.ssl)
         c = WSClient(ws, name or user or "?")
         _track(c)
         return c

@@ -653,6 +653,35 @@ static void test_dev_tokens_guard(void **state)
 	}
 }
 
+/* TLS settings come as a pair; --admin-tls needs them. Files are checked later. */
+static void test_tls_settings(void **state)
+{
+	gw_config_t c;
+
+	(void)state;
+	assert_int_equal(LOAD(&c, env_secret, NULL), GW_OK);
+	assert_string_equal(c.tls_cert, "");
+	assert_string_equal(c.tls_key, "");
+	assert_int_equal(c.admin_tls, 0);
+	gw_config_free(&c);
+	EXPECT_ERR("--tls-cert and --tls-key go together: set both GW_TLS_CERT and GW_TLS_KEY, or neither",
+		   env_secret, "--tls-cert", "/x.pem");
+	EXPECT_ERR("--tls-cert and --tls-key go together: set both GW_TLS_CERT and GW_TLS_KEY, or neither",
+		   env_secret, "--tls-key", "/x.key");
+	EXPECT_ERR("--admin-tls needs --tls-cert and --tls-key: set both GW_TLS_CERT and GW_TLS_KEY, or neither",
+		   env_secret, "--admin-tls");
+	{
+		char *env[] = { SECRET_ENV, "GW_TLS_CERT=/c.pem", "GW_TLS_KEY=/k.pem",
+				"GW_ADMIN_TLS=yes", NULL };
+
+		assert_int_equal(LOAD(&c, env, NULL), GW_OK);
+		assert_string_equal(c.tls_cert, "/c.pem");
+		assert_string_equal(c.tls_key, "/k.pem");
+		assert_int_equal(c.admin_tls, 1);
+		gw_config_free(&c);
+	}
+}
+
 static void test_trusted_proxies(void **state)
 {
 	static const char *const good[] = { "", "10.0.0.0/8", "10.0.0.1", "10.0.0.0/8, 192.168.1.0/24",
@@ -672,6 +701,19 @@ static void test_trusted_proxies(void **state)
 		assert_non_null(strstr(err, "--trusted-proxies (GW_TRUSTED_PROXIES)"));
 		gw_config_free(&c);
 	}
+}
+
+/* --version is answered before anything is validated, and prints nothing. */
+static void test_version_flag(void **state)
+{
+	int rc;
+	char *out;
+
+	(void)state;
+	out = CAPTURE(&rc, NULL, "--max-connections", "x", "--version");
+	assert_int_equal(rc, GW_CONFIG_VERSION);
+	assert_string_equal(out, "");
+	free(out);
 }
 
 /* --- the file --------------------------------------------------------------- */
@@ -811,7 +853,7 @@ static void test_help(void **state)
 	}
 }
 
-/* Every row shows up once in the doc: 43 fields plus --config. */
+/* Every row shows up once in the doc: 46 fields plus --config. */
 static void test_markdown_rows(void **state)
 {
 	char *buf = NULL, *p;
@@ -825,7 +867,7 @@ static void test_markdown_rows(void **state)
 	fclose(f);
 	for (p = buf; (p = strstr(p, "\n| `--")); p++)
 		rows++;
-	assert_int_equal(rows, 44);
+	assert_int_equal(rows, 47);
 	free(buf);
 }
 
@@ -938,6 +980,8 @@ int main(void)
 		cmocka_unit_test(test_cross_field),
 		cmocka_unit_test(test_dev_tokens_guard),
 		cmocka_unit_test(test_trusted_proxies),
+		cmocka_unit_test(test_tls_settings),
+		cmocka_unit_test(test_version_flag),
 		cmocka_unit_test(test_file),
 		cmocka_unit_test(test_help),
 		cmocka_unit_test(test_markdown_rows),
