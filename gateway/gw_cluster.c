@@ -2,7 +2,9 @@
  * gw_cluster.c — the node's part of the cluster state in Redis
  * (docs/redis-schema.md): the Redis link's lifecycle, the node's lease, the
  * sweep of dead nodes, the restore after Redis comes back, cluster-wide
- * admission, and the stats snapshot. Fan-out lives in gw_fanout.c.
+ * admission, the link's status and the stats snapshot. The bus operations
+ * (fan-out, presence, lookups) live in gw_fanout.c; both reach the core
+ * only through the sink.
  *
  * Nothing here is per-connection on a timer: the lease and the sweep are
  * one script call per node per --lease-ttl/3, whatever the connection
@@ -13,8 +15,6 @@
 #include "gw_alloc.h"
 #include "gw_auth.h"
 #include "gw_log.h"
-#include "gw_protocol.h"
-#include "gw_router.h"
 #include "gw_scripts.h"
 
 #include <event2/event.h>
@@ -27,6 +27,10 @@ static const char *const scripts[] = { gw_lua_admit, gw_lua_release, gw_lua_leas
 				       gw_lua_sweep, gw_lua_restore, gw_lua_stats };
 
 #define RESTORE_BATCH 256
+/* /ready fails when the pub/sub self-probe is older than this. */
+#define READY_PROBE_MS 5000
+
+static void refresh_stats(gw_cluster_t *c);
 
 void gw_cluster__lobby_channel(const gw_cluster_t *c, const char *lobby, char *out)
 {
@@ -89,20 +93,10 @@ static gw_admit_t fallback(gw_cluster_t *c, const gw_admit_req_t *req)
 static void kick_remote(gw_cluster_t *c, const char *conn, size_t len,
 			const char *user)
 {
-	char ch[CH_MAX];
-	size_t nl = gw_conn_id_node_len(conn, len);
-	gw_envelope_t e = { .type = GW_ENV_KICK };
-
 	if (gw_cluster__is_local(c, conn, len))
 		return; /* ours: the router closes local ones itself */
-	snprintf(ch, sizeof(ch), "%s:ch:node:%.*s", c->prefix, (int)nl, conn);
-	e.user = user;
-	e.user_len = strlen(user);
-	e.conn = conn;
-	e.conn_len = len;
-	e.reason = "replaced";
-	e.reason_len = 8;
-	gw_cluster__publish_env(c, ch, &e);
+	gw_cluster__publish_node(c, conn, gw_conn_id_node_len(conn, len), user, conn,
+				 len, NULL, "replaced");
 }
 
 static void on_admit(void *ud, redisReply *reply)
@@ -255,8 +249,9 @@ static void lease(gw_cluster_t *c)
 
 /*
  * The sweep returns node, (conn user lobby)*, "" per dead node. Survivors
- * tell the affected lobbies: presence_leave with reason node_lost, to the
- * lobby channel for other nodes and straight to our own members.
+ * tell the affected lobbies: presence_leave with reason node_lost (built
+ * by the core, which delivers it to our own members), to the lobby
+ * channel for other nodes.
  */
 static void on_sweep(void *ud, redisReply *reply)
 {
@@ -273,12 +268,9 @@ static void on_sweep(void *ud, redisReply *reply)
 			const char *conn = reply->element[i]->str;
 			const char *user = reply->element[i + 1]->str;
 			const char *lobby = reply->element[i + 2]->str;
-			gw_lobby_t *l = gw_registry_lobby(c->node->reg, lobby, strlen(lobby));
-			gw_buf_t *b = gw_proto_presence_event(0, lobby, user, conn, "node_lost");
+			gw_buf_t *b = c->sink.member_lost(c->sink.ud, lobby, user, conn);
 
 			if (b) {
-				if (l && l->count)
-					gw_router_deliver_lobby(c->node, l, b, 0);
 				gw_cluster__publish_lobby_frame(c, lobby, 0, b);
 				gw_buf_unref(b);
 			}
@@ -317,18 +309,16 @@ static void restore_flush(restore_t *r)
 	r->argv[2] = "0";
 }
 
-static int restore_one(gw_member_t *m, void *ud)
+static int restore_one(void *ud, uint64_t id, const char *user, const char *lobby,
+		       uint64_t since_ms)
 {
 	restore_t *r = ud;
-	gw_session_t *s = GW_SESSION_OF(m);
 
-	if (!m->lobby || s->state != GW_SS_OPEN)
-		return 0;
-	gw_conn_id_format(r->c->node->cfg->node_id, m->id, r->strs[r->n][0]);
-	snprintf(r->strs[r->n][1], GW_CONN_ID_MAX, "%llu", (unsigned long long)s->since_ms);
+	gw_conn_id_format(r->c->node->cfg->node_id, id, r->strs[r->n][0]);
+	snprintf(r->strs[r->n][1], GW_CONN_ID_MAX, "%llu", (unsigned long long)since_ms);
 	r->argv[r->argc++] = r->strs[r->n][0];
-	r->argv[r->argc++] = m->user->name;
-	r->argv[r->argc++] = m->lobby->name;
+	r->argv[r->argc++] = user;
+	r->argv[r->argc++] = lobby;
 	r->argv[r->argc++] = r->strs[r->n][1];
 	if (++r->n == RESTORE_BATCH)
 		restore_flush(r);
@@ -347,18 +337,11 @@ static void restore(gw_cluster_t *c)
 	r->argv[1] = c->node->cfg->node_id;
 	r->argv[2] = "1";
 	r->argc = 3;
-	gw_registry_each_member(c->node->reg, restore_one, r);
+	c->sink.each_conn(c->sink.ud, restore_one, r);
 	restore_flush(r);
 	GW_LOG(GW_LOG_INFO, "presence_restored",
 	       GW_I("connections", gw_registry_joined(c->node->reg)));
 	gw_free(r);
-}
-
-static int gap_lobby(gw_lobby_t *l, void *ud)
-{
-	if (l->count)
-		gw_cluster__send_gap(ud, l, 0);
-	return 0;
 }
 
 static void on_ready(void *ud)
@@ -368,10 +351,10 @@ static void on_ready(void *ud)
 	lease(c);
 	restore(c);
 	sweep(c);
-	gw_cluster_refresh_stats(c);
+	refresh_stats(c);
 	/* Whatever was published while we were not subscribed is lost. */
 	if (c->was_ready)
-		gw_registry_each_lobby(c->node->reg, gap_lobby, c);
+		gw_cluster__gap_all(c);
 	c->was_ready = 1;
 }
 
@@ -394,12 +377,13 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	lease(c);
 	sweep(c);
-	gw_cluster_refresh_stats(c);
+	refresh_stats(c);
 }
 
 /* --- lifecycle ---------------------------------------------------------------------- */
 
-gw_cluster_t *gw_cluster_create(gw_node_t *node, char *err, size_t errlen)
+gw_cluster_t *gw_cluster_create(gw_node_t *node, const gw_bus_sink_t *sink,
+				char *err, size_t errlen)
 {
 	const gw_config_t *cfg = node->cfg;
 	gw_redis_events_t ev = { on_ready, on_down, gw_cluster__on_message };
@@ -413,6 +397,13 @@ gw_cluster_t *gw_cluster_create(gw_node_t *node, char *err, size_t errlen)
 		return NULL;
 	}
 	c->node = node;
+	c->sink = *sink;
+	c->lobbies = gw_map_create(64);
+	if (!c->lobbies) {
+		snprintf(err, errlen, "out of memory");
+		gw_cluster_free(c);
+		return NULL;
+	}
 	snprintf(c->prefix, sizeof(c->prefix), "{%s}", cfg->redis_prefix);
 	snprintf(c->total_key, sizeof(c->total_key), "%s:total", c->prefix);
 	snprintf(c->node_ch, sizeof(c->node_ch), "%s:ch:node:%s", c->prefix, cfg->node_id);
@@ -443,11 +434,23 @@ void gw_cluster_free(gw_cluster_t *c)
 		event_free(c->timer);
 	gw_redis_free(c->redis);
 	gw_buf_unref(c->snapshot);
+	gw_cluster__free_lobbies(c);
 	gw_free(c);
 }
 
-void gw_cluster_shutdown(gw_cluster_t *c)
+void gw_cluster__free(void *impl)
 {
+	gw_cluster_free(impl);
+}
+
+gw_bus_t *gw_cluster_bus(gw_cluster_t *c)
+{
+	return gw_bus_create(&gw_cluster__bus_ops, c);
+}
+
+void gw_cluster__shutdown(void *impl)
+{
+	gw_cluster_t *c = impl;
 	char now[24];
 	const char *argv[3] = { c->prefix, now, c->node->cfg->node_id };
 
@@ -457,9 +460,28 @@ void gw_cluster_shutdown(gw_cluster_t *c)
 	gw_cluster__script(c, S_SWEEP, NULL, NULL, 3, argv);
 }
 
-int gw_cluster_ready(const gw_cluster_t *c)
+void gw_cluster__status(void *impl, gw_bus_status_t *out)
 {
-	return c && gw_redis_ready(c->redis);
+	gw_cluster_t *c = impl;
+	gw_redis_state_t st = gw_redis_state(c->redis), i;
+
+	out->ready = 0;
+	if (!gw_redis_ready(c->redis))
+		out->why = "redis_not_ready";
+	else if (gw_now_ms() - gw_redis_last_probe(c->redis) > READY_PROBE_MS)
+		out->why = "pubsub_probe_stale";
+	else
+		out->ready = 1;
+	out->link = 1;
+	out->link_up = gw_redis_ready(c->redis);
+	out->link_state = (size_t)st;
+	for (i = GW_REDIS_DOWN; i <= GW_REDIS_BACKOFF; i++)
+		out->link_states[out->n_link_states++] = gw_redis_state_name(i);
+	out->latency_ms = gw_redis_latency_ms(c->redis);
+	out->reconnects = gw_redis_reconnects(c->redis);
+	out->inbound = c->inbound;
+	out->pubsub_in = c->pubsub_in;
+	out->pubsub_out = c->pubsub_out;
 }
 
 /* --- operator and backend API ------------------------------------------------------ */
@@ -536,7 +558,7 @@ static void on_stats(void *ud, redisReply *reply)
 	}
 }
 
-void gw_cluster_refresh_stats(gw_cluster_t *c)
+static void refresh_stats(gw_cluster_t *c)
 {
 	char now[24];
 	const char *argv[2] = { c->prefix, now };
@@ -545,31 +567,9 @@ void gw_cluster_refresh_stats(gw_cluster_t *c)
 	gw_cluster__script(c, S_STATS, on_stats, c, 2, argv);
 }
 
-gw_buf_t *gw_cluster_snapshot(gw_cluster_t *c)
+gw_buf_t *gw_cluster__snapshot(void *impl)
 {
+	gw_cluster_t *c = impl;
+
 	return c->snapshot ? gw_buf_ref(c->snapshot) : NULL;
 }
-
-const char *gw_cluster_prefix(const gw_cluster_t *c)
-{
-	return c->prefix;
-}
-
-int gw_cluster_command(gw_cluster_t *c, void (*cb)(void *ud, redisReply *r),
-		       void *ud, int argc, const char **argv)
-{
-	size_t lens[16];
-	int i;
-
-	if (argc > 16)
-		return GW_EINVAL;
-	for (i = 0; i < argc; i++)
-		lens[i] = strlen(argv[i]);
-	return gw_redis_command(c->redis, cb, ud, argc, argv, lens);
-}
-
-gw_redis_t *gw_cluster_redis(const gw_cluster_t *c)
-{
-	return c->redis;
-}
-

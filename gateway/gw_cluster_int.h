@@ -1,31 +1,44 @@
 /*
- * gw_cluster_int.h — what gw_cluster.c (link, leases, admission) and
- * gw_fanout.c (presence events, pub/sub in and out) share. Private to
- * those two files; everyone else uses gw_cluster.h.
+ * gw_cluster_int.h — what gw_cluster.c (link, leases, admission, status)
+ * and gw_fanout.c (the bus operations: presence events, pub/sub in and
+ * out, lookups) share. Private to those two files; everyone else uses
+ * gw_cluster.h and gw_bus.h.
  */
 #ifndef GW_CLUSTER_INT_H
 #define GW_CLUSTER_INT_H
 
 #include "gw_cluster.h"
 #include "gw_envelope.h"
+#include "gw_map.h"
+#include "gw_protocol.h"
 #include "gw_redis.h"
 
 #define CH_MAX 512
 
 enum { S_ADMIT = 0, S_RELEASE, S_LEASE, S_SWEEP, S_RESTORE, S_STATS };
 
-/* Per-lobby state (gw_lobby_t.cluster): the last sequence seen per origin. */
+/*
+ * Per-lobby state, one per lobby with local members (c->lobbies, keyed by
+ * name): created by the first local join, freed by the last local leave.
+ * The sequence we stamp on what we publish there, and the last sequence
+ * seen from each other node (gap detection).
+ */
 typedef struct {
+	uint32_t members;     /* local members */
+	uint64_t seq;         /* our last published sequence */
 	size_t n;
 	struct {
 		char origin[65];
 		uint64_t seq;
-	} v[];
+	} *seen;
+	char name[];
 } lobby_state_t;
 
 struct gw_cluster {
 	gw_node_t *node;
+	gw_bus_sink_t sink;   /* the way back into the core */
 	gw_redis_t *redis;
+	gw_map_t *lobbies;    /* name → lobby_state_t */
 	char prefix[72];      /* "{P}" */
 	char total_key[96];
 	char node_ch[CH_MAX];
@@ -34,8 +47,17 @@ struct gw_cluster {
 	int was_ready;        /* a reconnect (not the first connect) means gaps */
 	gw_buf_t *snapshot;   /* cluster stats JSON, refreshed with the lease */
 	uint64_t inbound;     /* messages appended to the inbound stream */
+	uint64_t pubsub_in;   /* envelopes received / published */
+	uint64_t pubsub_out;
 	int leaving;          /* SIGTERM: no more leases */
 };
+
+/* The bus table (gw_fanout.c) and its entries in gw_cluster.c. */
+extern const gw_bus_ops_t gw_cluster__bus_ops;
+void gw_cluster__status(void *impl, gw_bus_status_t *out);
+gw_buf_t *gw_cluster__snapshot(void *impl);
+void gw_cluster__shutdown(void *impl);
+void gw_cluster__free(void *impl);
 
 /* Runs script `idx` with KEYS[1] = {P}:total and `argv` as ARGV. */
 int gw_cluster__script(gw_cluster_t *c, int idx, gw_redis_reply_fn cb, void *ud,
@@ -47,10 +69,16 @@ void gw_cluster__lobby_channel(const gw_cluster_t *c, const char *lobby, char *o
 void gw_cluster__publish_env(gw_cluster_t *c, const char *channel, gw_envelope_t *e);
 void gw_cluster__publish_lobby_frame(gw_cluster_t *c, const char *lobby,
 				     uint64_t seq, const gw_buf_t *frame);
+/* A message (frame) or a kick (frame NULL, `reason`) for `user` — one
+ * connection when `conn` is set — on node `node` (its channel). */
+void gw_cluster__publish_node(gw_cluster_t *c, const char *node, size_t node_len,
+			      const char *user, const char *conn, size_t conn_len,
+			      const gw_buf_t *frame, const char *reason);
 /* The subscription connection's messages (gw_redis_events_t.on_message). */
 void gw_cluster__on_message(void *ud, const char *channel, size_t clen,
 			    const char *msg, size_t len);
-/* A gap event to a lobby's local members. */
-void gw_cluster__send_gap(gw_cluster_t *c, gw_lobby_t *l, uint64_t missed);
+/* A gap event (`missed`, 0: unknown) to every lobby with local members. */
+void gw_cluster__gap_all(gw_cluster_t *c);
+void gw_cluster__free_lobbies(gw_cluster_t *c);
 
 #endif

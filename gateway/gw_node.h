@@ -18,7 +18,7 @@ struct lws_context;
 typedef struct gw_auth gw_auth_t;
 typedef struct gw_admission gw_admission_t;
 typedef struct gw_presence gw_presence_t;
-typedef struct gw_cluster gw_cluster_t;
+typedef struct gw_bus gw_bus_t;
 typedef struct gw_health gw_health_t;
 typedef struct gw_session gw_session_t;
 
@@ -41,9 +41,7 @@ typedef struct {
 	uint64_t rtt_sum_ms;
 	uint64_t rtt_count;
 	uint64_t rtt_buckets[12]; /* ping RTT histogram, see gw_health.c */
-	uint64_t pubsub_in;
-	uint64_t pubsub_out;
-	uint64_t gaps;
+	uint64_t gaps;            /* pub/sub gaps reported by the bus */
 } gw_stats_t;
 
 typedef struct gw_node {
@@ -54,7 +52,7 @@ typedef struct gw_node {
 	gw_registry_t *reg;
 	gw_admission_t *admission;
 	gw_presence_t *presence;
-	gw_cluster_t *cluster;  /* NULL when standalone */
+	gw_bus_t *bus;          /* to the other nodes (gw_bus.h); never NULL */
 	gw_health_t *health;
 	gw_stats_t stats;
 	uint64_t started_ms;    /* wall clock */
