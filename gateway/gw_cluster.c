@@ -11,6 +11,7 @@
  * count. Per-connection Redis work happens only on connect (admit) and
  * disconnect (release), pipelined on the command connection.
  */
+#include "gw_cluster.h"
 #include "gw_cluster_int.h"
 #include "gw_alloc.h"
 #include "gw_auth.h"
@@ -32,11 +33,6 @@ static const char *const scripts[] = { gw_lua_admit, gw_lua_release, gw_lua_leas
 
 static void refresh_stats(gw_cluster_t *c);
 
-void gw_cluster__lobby_channel(const gw_cluster_t *c, const char *lobby, char *out)
-{
-	snprintf(out, CH_MAX, "%s:ch:lobby:%s", c->prefix, lobby);
-}
-
 /* --- helpers ----------------------------------------------------------------- */
 
 int gw_cluster__script(gw_cluster_t *c, int idx, gw_redis_reply_fn cb, void *ud,
@@ -53,14 +49,6 @@ int gw_cluster__script(gw_cluster_t *c, int idx, gw_redis_reply_fn cb, void *ud,
 		lens[i + 1] = strlen(argv[i]);
 	}
 	return gw_redis_script(c->redis, (size_t)idx, cb, ud, 1, argc + 1, args, lens);
-}
-
-int gw_cluster__is_local(const gw_cluster_t *c, const char *conn, size_t len)
-{
-	const char *me = c->node->cfg->node_id;
-	size_t nl = gw_conn_id_node_len(conn, len);
-
-	return nl == strlen(me) && memcmp(conn, me, nl) == 0;
 }
 
 /* --- admission ------------------------------------------------------------------ */
@@ -438,17 +426,12 @@ void gw_cluster_free(gw_cluster_t *c)
 	gw_free(c);
 }
 
-void gw_cluster__free(void *impl)
+static void cluster_free(void *impl)
 {
 	gw_cluster_free(impl);
 }
 
-gw_bus_t *gw_cluster_bus(gw_cluster_t *c)
-{
-	return gw_bus_create(&gw_cluster__bus_ops, c);
-}
-
-void gw_cluster__shutdown(void *impl)
+static void cluster_shutdown(void *impl)
 {
 	gw_cluster_t *c = impl;
 	char now[24];
@@ -460,7 +443,7 @@ void gw_cluster__shutdown(void *impl)
 	gw_cluster__script(c, S_SWEEP, NULL, NULL, 3, argv);
 }
 
-void gw_cluster__status(void *impl, gw_bus_status_t *out)
+static void cluster_status(void *impl, gw_bus_status_t *out)
 {
 	gw_cluster_t *c = impl;
 	gw_redis_state_t st = gw_redis_state(c->redis), i;
@@ -567,9 +550,31 @@ static void refresh_stats(gw_cluster_t *c)
 	gw_cluster__script(c, S_STATS, on_stats, c, 2, argv);
 }
 
-gw_buf_t *gw_cluster__snapshot(void *impl)
+static gw_buf_t *cluster_snapshot(void *impl)
 {
 	gw_cluster_t *c = impl;
 
 	return c->snapshot ? gw_buf_ref(c->snapshot) : NULL;
+}
+
+/* --- the table --------------------------------------------------------------------- */
+
+static const gw_bus_ops_t bus_ops = {
+	.kind = "cluster",
+	.lobby_joined = gw_cluster__lobby_joined,
+	.lobby_left = gw_cluster__lobby_left,
+	.publish = gw_cluster__publish,
+	.send_user = gw_cluster__send_user,
+	.presence_query = gw_cluster__presence_query,
+	.inbound = gw_cluster__inbound,
+	.status = cluster_status,
+	.snapshot = cluster_snapshot,
+	.lookup = gw_cluster__lookup,
+	.shutdown = cluster_shutdown,
+	.free = cluster_free,
+};
+
+gw_bus_t *gw_cluster_bus(gw_cluster_t *c)
+{
+	return gw_bus_create(&bus_ops, c);
 }

@@ -7,13 +7,15 @@
 #ifndef GW_CLUSTER_INT_H
 #define GW_CLUSTER_INT_H
 
-#include "gw_cluster.h"
+#include "gw_bus.h"
 #include "gw_envelope.h"
 #include "gw_map.h"
 #include "gw_protocol.h"
 #include "gw_redis.h"
 
 #define CH_MAX 512
+
+typedef struct gw_cluster gw_cluster_t;
 
 enum { S_ADMIT = 0, S_RELEASE, S_LEASE, S_SWEEP, S_RESTORE, S_STATS };
 
@@ -52,12 +54,24 @@ struct gw_cluster {
 	int leaving;          /* SIGTERM: no more leases */
 };
 
-/* The bus table (gw_fanout.c) and its entries in gw_cluster.c. */
-extern const gw_bus_ops_t gw_cluster__bus_ops;
-void gw_cluster__status(void *impl, gw_bus_status_t *out);
-gw_buf_t *gw_cluster__snapshot(void *impl);
-void gw_cluster__shutdown(void *impl);
-void gw_cluster__free(void *impl);
+/*
+ * gw_fanout.c is the lower half (pub/sub in and out, the per-lobby state,
+ * the bus operations that carry messages); gw_cluster.c the upper one (the
+ * link's lifecycle, leases, admission, status, and the bus table, which
+ * names the operations below). Arrows run from gw_cluster.c to
+ * gw_fanout.c only.
+ */
+void gw_cluster__lobby_joined(void *impl, gw_session_t *s, gw_buf_t *event);
+void gw_cluster__lobby_left(void *impl, gw_session_t *s, gw_buf_t *event);
+int gw_cluster__publish(void *impl, const char *lobby, gw_buf_t *frame);
+int gw_cluster__send_user(void *impl, const char *user, size_t len, const char *conn,
+			  gw_buf_t *frame, const char *kick, gw_bus_sent_fn done,
+			  void *ud);
+int gw_cluster__presence_query(void *impl, gw_session_t *s);
+int gw_cluster__inbound(void *impl, gw_session_t *s, const char *type,
+			const char *raw, size_t len);
+int gw_cluster__lookup(void *impl, int lobby, const char *name,
+		       gw_bus_lookup_fn done, void *ud);
 
 /* Runs script `idx` with KEYS[1] = {P}:total and `argv` as ARGV. */
 int gw_cluster__script(gw_cluster_t *c, int idx, gw_redis_reply_fn cb, void *ud,

@@ -17,6 +17,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+void gw_cluster__lobby_channel(const gw_cluster_t *c, const char *lobby, char *out)
+{
+	snprintf(out, CH_MAX, "%s:ch:lobby:%s", c->prefix, lobby);
+}
+
+int gw_cluster__is_local(const gw_cluster_t *c, const char *conn, size_t len)
+{
+	const char *me = c->node->cfg->node_id;
+	size_t nl = gw_conn_id_node_len(conn, len);
+
+	return nl == strlen(me) && memcmp(conn, me, nl) == 0;
+}
+
 void gw_cluster__publish_env(gw_cluster_t *c, const char *channel, gw_envelope_t *e)
 {
 	char *buf;
@@ -89,7 +102,7 @@ static uint64_t next_seq(gw_cluster_t *c, const char *lobby)
 
 /* --- presence ------------------------------------------------------------------- */
 
-static void bus_lobby_joined(void *impl, gw_session_t *s, gw_buf_t *event)
+void gw_cluster__lobby_joined(void *impl, gw_session_t *s, gw_buf_t *event)
 {
 	gw_cluster_t *c = impl;
 	const char *name = s->m.lobby->name;
@@ -116,7 +129,7 @@ static void bus_lobby_joined(void *impl, gw_session_t *s, gw_buf_t *event)
 		gw_cluster__publish_lobby_frame(c, name, st ? ++st->seq : 0, event);
 }
 
-static void bus_lobby_left(void *impl, gw_session_t *s, gw_buf_t *event)
+void gw_cluster__lobby_left(void *impl, gw_session_t *s, gw_buf_t *event)
 {
 	gw_cluster_t *c = impl;
 	const char *name = s->m.lobby->name;
@@ -168,7 +181,7 @@ static void on_query(void *ud, redisReply *reply)
 	gw_free(q);
 }
 
-static int bus_presence_query(void *impl, gw_session_t *s)
+int gw_cluster__presence_query(void *impl, gw_session_t *s)
 {
 	gw_cluster_t *c = impl;
 	char key[CH_MAX];
@@ -196,7 +209,7 @@ static int bus_presence_query(void *impl, gw_session_t *s)
 
 /* --- fan-out ---------------------------------------------------------------------- */
 
-static int bus_publish(void *impl, const char *lobby, gw_buf_t *frame)
+int gw_cluster__publish(void *impl, const char *lobby, gw_buf_t *frame)
 {
 	gw_cluster_t *c = impl;
 	char ch[CH_MAX];
@@ -292,7 +305,7 @@ out:
 	gw_free(op);
 }
 
-static int bus_send_user(void *impl, const char *user, size_t len, const char *conn,
+int gw_cluster__send_user(void *impl, const char *user, size_t len, const char *conn,
 			 gw_buf_t *frame, const char *kick, gw_bus_sent_fn done,
 			 void *ud)
 {
@@ -343,7 +356,7 @@ static void on_lookup(void *ud, redisReply *r)
 	gw_free(lk);
 }
 
-static int bus_lookup(void *impl, int lobby, const char *name, gw_bus_lookup_fn done,
+int gw_cluster__lookup(void *impl, int lobby, const char *name, gw_bus_lookup_fn done,
 		      void *ud)
 {
 	gw_cluster_t *c = impl;
@@ -477,7 +490,7 @@ void gw_cluster__on_message(void *ud, const char *channel, size_t clen,
 	gw_envelope_clear(&e);
 }
 
-static int bus_inbound(void *impl, gw_session_t *s, const char *type,
+int gw_cluster__inbound(void *impl, gw_session_t *s, const char *type,
 		       const char *raw, size_t len)
 {
 	gw_cluster_t *c = impl;
@@ -509,20 +522,3 @@ static int bus_inbound(void *impl, gw_session_t *s, const char *type,
 	c->inbound++;
 	return GW_OK;
 }
-
-/* --- the table --------------------------------------------------------------------- */
-
-const gw_bus_ops_t gw_cluster__bus_ops = {
-	.kind = "cluster",
-	.lobby_joined = bus_lobby_joined,
-	.lobby_left = bus_lobby_left,
-	.publish = bus_publish,
-	.send_user = bus_send_user,
-	.presence_query = bus_presence_query,
-	.inbound = bus_inbound,
-	.status = gw_cluster__status,
-	.snapshot = gw_cluster__snapshot,
-	.lookup = bus_lookup,
-	.shutdown = gw_cluster__shutdown,
-	.free = gw_cluster__free,
-};

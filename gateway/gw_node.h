@@ -58,6 +58,7 @@ typedef struct gw_node {
 	uint64_t started_ms;    /* wall clock */
 	uint64_t next_conn;     /* connection id counter */
 	int draining;           /* shutting down: refuse new connections */
+	const struct gw_session_up *up; /* sessions' calls upward (gw_router) */
 	gw_list_t reap;         /* closing sessions awaiting detach (gw_router) */
 	struct event *reap_ev;
 	int port;               /* the port we listen on */

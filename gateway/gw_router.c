@@ -61,8 +61,17 @@ static void reap_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* The session layer's calls upward (gw_session_up_t). */
+static const gw_session_up_t session_up = {
+	.message = gw_router_on_message,
+	.binary = gw_router_on_binary,
+	.closing = gw_router_detach,
+	.closed = gw_router_forget,
+};
+
 int gw_router_init(gw_node_t *node)
 {
+	node->up = &session_up;
 	gw_list_init(&node->reap);
 	node->reap_ev = event_new(node->base, -1, 0, reap_cb, node);
 	return node->reap_ev ? GW_OK : GW_ENOMEM;

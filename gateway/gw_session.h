@@ -134,6 +134,20 @@ void gw_session_error(gw_session_t *s, const char *code, const char *msg,
  */
 void gw_session_close(gw_session_t *s, gw_close_t why);
 
+/*
+ * What a session tells the layer above it, through node->up (gw_router
+ * fills it at init), so that this layer includes nothing above it: a
+ * complete text or binary message arrived; a close was requested (detach
+ * at a safe point); the connection is gone (CLOSED: detach now if still
+ * pending). `s` is borrowed for the call; `in` too.
+ */
+typedef struct gw_session_up {
+	void (*message)(gw_session_t *s, const char *in, size_t len);
+	void (*binary)(gw_session_t *s);
+	void (*closing)(gw_session_t *s, gw_close_t why);
+	void (*closed)(gw_session_t *s);
+} gw_session_up_t;
+
 /* lws glue, called by gw_server's protocol callback. */
 int gw_session_on_writeable(gw_session_t *s);
 void gw_session_on_receive(gw_session_t *s, const void *in, size_t len);
