@@ -128,9 +128,10 @@ void gw_session_error(gw_session_t *s, const char *code, const char *msg,
 		      int abuse);
 
 /*
- * Requests a close with `why`. Idempotent: the first reason wins. Leaves
- * the lobby (through the router, which tells presence and admission), drops
- * queued frames and schedules the close frame.
+ * Requests a close with `why`. Idempotent: the first reason wins. Asks the
+ * layer above (node->up->closing: the router) to detach the session from
+ * its lobby at its next safe point, drops queued frames and schedules the
+ * close frame.
  */
 void gw_session_close(gw_session_t *s, gw_close_t why);
 
