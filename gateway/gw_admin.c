@@ -1,11 +1,11 @@
 /*
  * gw_admin.c — the admin listener and the server API.
  *
- * Requests are answered on the loop; those that need Redis (a user's or a
- * lobby's connections across the cluster) reply from the Redis callback.
- * libevent keeps an incoming request alive until it is answered, and
- * gw_cluster is freed before the listener at shutdown, so every pending
- * callback (called with a NULL reply then) still has its request.
+ * Requests are answered on the loop; those that need the cluster (a user's
+ * or a lobby's connections) reply from the bus's callback. libevent keeps
+ * an incoming request alive until it is answered, and the bus is freed
+ * before the listener at shutdown, so every pending callback (called with
+ * an error then) still has its request.
  *
  * With --admin-tls every accepted connection is wrapped in an OpenSSL
  * bufferevent (evhttp_set_bevcb) on a context gw_tls keeps up to date, so
@@ -14,13 +14,11 @@
 #include "gw_admin.h"
 #include "gw_alloc.h"
 #include "gw_auth.h"
-#include "gw_cluster.h"
+#include "gw_bus.h"
 #include "gw_http.h"
 #include "gw_log.h"
 #include "gw_metrics.h"
 #include "gw_protocol.h"
-#include "gw_redis.h"
-#include "gw_reply.h"
 #include "gw_router.h"
 #include "gw_tls.h"
 
@@ -29,7 +27,6 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
-#include <hiredis/hiredis.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
 #include <openssl/ssl.h>
@@ -41,7 +38,6 @@
 /* libevent refuses bodies past this itself (with an HTML page); between
  * BODY_MAX and this we answer with our own JSON 413. */
 #define BODY_HARD_MAX (1024 * 1024)
-#define READY_PROBE_MS 5000
 
 struct gw_admin {
 	gw_node_t *node;
@@ -94,24 +90,15 @@ static void reply_error(struct evhttp_request *req, int status, const char *code
 
 int gw_admin_ready(gw_node_t *node, const char **why)
 {
+	gw_bus_status_t st;
+
 	if (node->draining) {
 		*why = "draining";
 		return 0;
 	}
-	if (node->cluster) {
-		gw_redis_t *r = gw_cluster_redis(node->cluster);
-
-		if (!gw_redis_ready(r)) {
-			*why = "redis_not_ready";
-			return 0;
-		}
-		if (gw_now_ms() - gw_redis_last_probe(r) > READY_PROBE_MS) {
-			*why = "pubsub_probe_stale";
-			return 0;
-		}
-	}
-	*why = NULL;
-	return 1;
+	gw_bus_status(node->bus, &st);
+	*why = st.ready ? NULL : st.why;
+	return st.ready;
 }
 
 static void on_ready(struct evhttp_request *req, gw_node_t *node)
@@ -202,102 +189,60 @@ static char *data_field(struct evhttp_request *req, json_t *j)
 /* --- API: deliveries ----------------------------------------------------------------------- */
 
 typedef struct {
-	gw_node_t *node;
 	struct evhttp_request *req;
-	gw_buf_t *frame;       /* NULL for a kick */
-	char user[GW_AUTH_SUB_MAX + 1];
-	char conn[GW_CONN_ID_MAX];
-	size_t local;
+	size_t local;          /* connections served on this node */
 } user_op_t;
 
-/* HKEYS {P}:user:U → the nodes holding U; deliver or kick on each. */
-static void on_user_nodes(void *ud, redisReply *r)
+/* The bus reached (or not) the user's connections on other nodes. */
+static void user_sent(void *ud, int status, size_t remote)
 {
 	user_op_t *op = ud;
-	const char *me = op->node->cfg->node_id;
-	size_t i, j, n = op->local, mine = strlen(me);
 	char body[128];
 
-	if (r && gw_reply_conn_ids(r) != GW_OK) {
-		gw_redis_refuse(gw_cluster_redis(op->node->cluster), "user connections");
-		r = NULL;
-	}
-	if (!r) {
+	if (status)
 		reply_error(op->req, 503, "unavailable", "the cluster could not be asked");
-		goto out;
-	}
-	for (i = 0; i < r->elements; i++) {
-		const char *c = r->element[i]->str;
-		size_t nl = gw_conn_id_node_len(c, r->element[i]->len), dup = 0;
-
-		if (op->conn[0] && strcmp(op->conn, c) != 0)
-			continue;
-		if (nl == mine && memcmp(c, me, nl) == 0)
-			continue; /* counted locally */
-		n++;
-		for (j = 0; j < i && !dup; j++)
-			dup = strncmp(r->element[j]->str, c, nl + 1) == 0;
-		if (!dup)
-			gw_cluster_publish_node(op->node->cluster, c, nl, op->frame == NULL,
-						op->user, op->conn[0] ? op->conn : NULL,
-						op->frame);
-	}
-	if (!n) {
+	else if (!op->local && !remote)
 		reply_error(op->req, 404, "not_found", "the user is not connected");
-		goto out;
+	else {
+		snprintf(body, sizeof(body), "{\"ok\":true,\"connections\":%zu}",
+			 op->local + remote);
+		reply_json(op->req, 200, body);
 	}
-	snprintf(body, sizeof(body), "{\"ok\":true,\"connections\":%zu}", n);
-	reply_json(op->req, 200, body);
-out:
-	gw_buf_unref(op->frame);
 	gw_free(op);
 }
 
+/* Takes `frame` (NULL for a kick). */
 static void to_user(gw_node_t *node, struct evhttp_request *req, const char *user,
 		    const char *conn, gw_buf_t *frame)
 {
-	char key[600], body[128];
-	const char *argv[2] = { "HKEYS", key };
 	uint64_t id = 0;
-	user_op_t *op;
-	size_t local;
+	user_op_t *op = gw_calloc(1, sizeof(*op));
+	int rc;
 
+	if (!op) {
+		gw_buf_unref(frame);
+		reply_error(req, 500, "internal", "out of memory");
+		return;
+	}
 	if (conn)
 		id = gw_conn_id_local(node->cfg->node_id, conn, strlen(conn));
+	op->req = req;
 	/*
 	 * A connection_id of another node, or that is not one (id 0), matches
-	 * nothing here, never "all"; the cluster lookup finds other nodes'.
+	 * nothing here, never "all"; the bus finds other nodes'.
 	 */
-	local = frame  ? gw_router_deliver_user(node, user, strlen(user), frame)
-		: conn && !id ? 0
-		: gw_router_kick(node, user, strlen(user), id, GW_CLOSE_KICKED);
-	if (!node->cluster) {
-		gw_buf_unref(frame);
-		if (!local) {
-			reply_error(req, 404, "not_found", "the user is not connected");
-			return;
-		}
-		snprintf(body, sizeof(body), "{\"ok\":true,\"connections\":%zu}", local);
-		reply_json(req, 200, body);
-		return;
-	}
-	op = gw_calloc(1, sizeof(*op));
-	if (!op || strlen(user) > GW_AUTH_SUB_MAX || (conn && strlen(conn) >= GW_CONN_ID_MAX)) {
-		gw_free(op);
-		gw_buf_unref(frame);
+	op->local = frame  ? gw_router_deliver_user(node, user, strlen(user), frame)
+		    : conn && !id ? 0
+		    : gw_router_kick(node, user, strlen(user), id, GW_CLOSE_KICKED);
+	rc = gw_bus_send_user(node->bus, user, strlen(user), conn, frame,
+			      frame ? NULL : "kicked", user_sent, op);
+	gw_buf_unref(frame);
+	if (rc == GW_EINVAL)
 		reply_error(req, 400, "bad_request", "user or connection_id too long");
-		return;
-	}
-	*op = (user_op_t){ .node = node, .req = req, .frame = frame, .local = local };
-	strcpy(op->user, user);
-	if (conn)
-		strcpy(op->conn, conn);
-	snprintf(key, sizeof(key), "%s:user:%s", gw_cluster_prefix(node->cluster), user);
-	if (gw_cluster_command(node->cluster, on_user_nodes, op, 2, argv) != GW_OK) {
-		gw_buf_unref(frame);
-		gw_free(op);
+	else if (rc)
 		reply_error(req, 503, "unavailable", "the cluster could not be asked");
-	}
+	if (rc)
+		gw_free(op);
 }
 
 static int deliver_lobby_cb(gw_lobby_t *l, void *ud)
@@ -353,7 +298,7 @@ static void api_post(gw_node_t *node, struct evhttp_request *req, const char *wh
 		}
 		if ((l = gw_registry_lobby(node->reg, lobby, strlen(lobby))))
 			gw_router_deliver_lobby(node, l, frame, 0);
-		if (node->cluster && gw_cluster_publish_frame(node->cluster, lobby, frame))
+		if (gw_bus_publish(node->bus, lobby, frame))
 			reply_error(req, 503, "unavailable", "the cluster could not be reached");
 		else
 			reply_json(req, 200, "{\"ok\":true}");
@@ -369,7 +314,7 @@ static void api_post(gw_node_t *node, struct evhttp_request *req, const char *wh
 		a[0] = node;
 		a[1] = frame;
 		gw_registry_each_lobby(node->reg, deliver_lobby_cb, a);
-		if (node->cluster && gw_cluster_publish_frame(node->cluster, NULL, frame))
+		if (gw_bus_publish(node->bus, NULL, frame))
 			reply_error(req, 503, "unavailable", "the cluster could not be reached");
 		else
 			reply_json(req, 200, "{\"ok\":true}");
@@ -398,54 +343,59 @@ typedef struct {
 	char name[GW_AUTH_SUB_MAX + 1];
 } lookup_t;
 
-/* conn → user (lobby) or conn → JSON info (user), from HGETALL. */
-static void on_lookup(void *ud, redisReply *r)
+/* The listing's JSON from the connections found (an array, taken). */
+static void reply_listing(struct evhttp_request *req, int lobby, const char *name,
+			  json_t *arr)
 {
-	lookup_t *lk = ud;
-	json_t *root, *arr;
-	size_t i;
+	json_t *root;
 	char *s;
 
-	if (!r || r->type != REDIS_REPLY_ARRAY) {
+	if (!lobby && !json_array_size(arr)) {
+		json_decref(arr);
+		reply_error(req, 404, "not_found", "the user is not connected");
+		return;
+	}
+	root = lobby ? json_pack("{s:s,s:I,s:o}", "lobby", name, "count",
+				 (json_int_t)json_array_size(arr), "users", arr)
+		     : json_pack("{s:s,s:o}", "user", name, "connections", arr);
+	s = root ? json_dumps(root, JSON_COMPACT) : NULL;
+	if (s)
+		reply_json(req, 200, s);
+	else
+		reply_error(req, 500, "internal", "out of memory");
+	free(s);
+	json_decref(root);
+}
+
+/* conn → user (lobby) or conn → JSON info (user), from the bus. */
+static void on_lookup(void *ud, int status, const gw_bus_str_t *pairs, size_t n)
+{
+	lookup_t *lk = ud;
+	json_t *arr;
+	size_t i;
+
+	if (status) {
 		reply_error(lk->req, 503, "unavailable", "the cluster could not be asked");
 		gw_free(lk);
 		return;
 	}
-	if (!lk->lobby && r->elements == 0) {
-		reply_error(lk->req, 404, "not_found", "the user is not connected");
-		gw_free(lk);
-		return;
-	}
 	arr = json_array();
-	for (i = 0; i + 1 < r->elements; i += 2) {
-		const char *conn = r->element[i]->str;
-		json_t *e;
+	for (i = 0; i + 1 < n; i += 2) {
+		const gw_bus_str_t *conn = &pairs[i], *v = &pairs[i + 1];
+		json_t *e = lk->lobby ? json_object() : json_loadb(v->str, v->len, 0, NULL);
 
-		if (r->element[i]->type != REDIS_REPLY_STRING ||
-		    r->element[i + 1]->type != REDIS_REPLY_STRING)
-			continue;
-		e = lk->lobby ? json_object() : json_loads(r->element[i + 1]->str, 0, NULL);
 		if (!json_is_object(e)) {
 			json_decref(e);
 			continue;
 		}
-		json_object_set_new(e, "connection_id", json_string(conn));
-		json_object_set_new(e, "node", json_stringn(conn, gw_conn_id_node_len(
-							     conn, r->element[i]->len)));
+		json_object_set_new(e, "connection_id", json_stringn(conn->str, conn->len));
+		json_object_set_new(e, "node", json_stringn(conn->str, gw_conn_id_node_len(
+							     conn->str, conn->len)));
 		if (lk->lobby)
-			json_object_set_new(e, "user", json_string(r->element[i + 1]->str));
+			json_object_set_new(e, "user", json_stringn(v->str, v->len));
 		json_array_append_new(arr, e);
 	}
-	root = lk->lobby ? json_pack("{s:s,s:I,s:o}", "lobby", lk->name, "count",
-				     (json_int_t)json_array_size(arr), "users", arr)
-			 : json_pack("{s:s,s:o}", "user", lk->name, "connections", arr);
-	s = root ? json_dumps(root, JSON_COMPACT) : NULL;
-	if (s)
-		reply_json(lk->req, 200, s);
-	else
-		reply_error(lk->req, 500, "internal", "out of memory");
-	free(s);
-	json_decref(root);
+	reply_listing(lk->req, lk->lobby, lk->name, arr);
 	gw_free(lk);
 }
 
@@ -470,34 +420,12 @@ static int add_member(gw_member_t *m, void *ud)
 static void lookup(gw_node_t *node, struct evhttp_request *req, int lobby,
 		   const char *name)
 {
-	char key[600];
-	const char *argv[2] = { "HGETALL", key };
 	lookup_t *lk;
+	int rc;
 
 	if (!*name || strlen(name) > GW_AUTH_SUB_MAX ||
 	    (lobby && !gw_lobby_name_valid(name, strlen(name)))) {
 		reply_error(req, 400, "bad_request", "invalid name");
-		return;
-	}
-	if (!node->cluster) {
-		/* Standalone: walk the local registry (an operator call, not hot). */
-		json_t *arr = json_array(), *root;
-		void *a[3] = { arr, (void *)name, &lobby };
-		char *s;
-
-		gw_registry_each_member(node->reg, add_member, a);
-		if (!lobby && !json_array_size(arr)) {
-			json_decref(arr);
-			reply_error(req, 404, "not_found", "the user is not connected");
-			return;
-		}
-		root = lobby ? json_pack("{s:s,s:I,s:o}", "lobby", name, "count",
-					 (json_int_t)json_array_size(arr), "users", arr)
-			     : json_pack("{s:s,s:o}", "user", name, "connections", arr);
-		s = json_dumps(root, JSON_COMPACT);
-		reply_json(req, 200, s ? s : "{}");
-		free(s);
-		json_decref(root);
 		return;
 	}
 	lk = gw_calloc(1, sizeof(*lk));
@@ -508,10 +436,18 @@ static void lookup(gw_node_t *node, struct evhttp_request *req, int lobby,
 	lk->req = req;
 	lk->lobby = lobby;
 	strcpy(lk->name, name);
-	snprintf(key, sizeof(key), "%s:%s:%s", gw_cluster_prefix(node->cluster),
-		 lobby ? "lobby" : "user", name);
-	if (gw_cluster_command(node->cluster, on_lookup, lk, 2, argv) != GW_OK) {
-		gw_free(lk);
+	rc = gw_bus_lookup(node->bus, lobby, name, on_lookup, lk);
+	if (rc == GW_OK)
+		return;
+	gw_free(lk);
+	if (rc == GW_ENOENT) {
+		/* No cluster: walk the local registry (an operator call, not hot). */
+		json_t *arr = json_array();
+		void *a[3] = { arr, (void *)name, &lobby };
+
+		gw_registry_each_member(node->reg, add_member, a);
+		reply_listing(req, lobby, name, arr);
+	} else {
 		reply_error(req, 503, "unavailable", "the cluster could not be asked");
 	}
 }

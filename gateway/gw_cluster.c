@@ -2,21 +2,21 @@
  * gw_cluster.c — the node's part of the cluster state in Redis
  * (docs/redis-schema.md): the Redis link's lifecycle, the node's lease, the
  * sweep of dead nodes, the restore after Redis comes back, cluster-wide
- * admission, and the stats snapshot. Fan-out lives in gw_fanout.c.
+ * admission, the link's status and the stats snapshot. The bus operations
+ * (fan-out, presence, lookups) live in gw_fanout.c; both reach the core
+ * only through the sink.
  *
  * Nothing here is per-connection on a timer: the lease and the sweep are
  * one script call per node per --lease-ttl/3, whatever the connection
  * count. Per-connection Redis work happens only on connect (admit) and
  * disconnect (release), pipelined on the command connection.
  */
+#include "gw_cluster.h"
 #include "gw_cluster_int.h"
 #include "gw_alloc.h"
 #include "gw_auth.h"
 #include "gw_log.h"
-#include "gw_presence.h"
-#include "gw_protocol.h"
 #include "gw_reply.h"
-#include "gw_router.h"
 #include "gw_scripts.h"
 
 #include <event2/event.h>
@@ -29,11 +29,10 @@ static const char *const scripts[] = { gw_lua_admit, gw_lua_release, gw_lua_leas
 				       gw_lua_sweep, gw_lua_restore, gw_lua_stats };
 
 #define RESTORE_BATCH 256
+/* /ready fails when the pub/sub self-probe is older than this. */
+#define READY_PROBE_MS 5000
 
-void gw_cluster__lobby_channel(const gw_cluster_t *c, const char *lobby, char *out)
-{
-	snprintf(out, CH_MAX, "%s:ch:lobby:%s", c->prefix, lobby);
-}
+static void refresh_stats(gw_cluster_t *c);
 
 /* --- helpers ----------------------------------------------------------------- */
 
@@ -56,14 +55,6 @@ int gw_cluster__script(gw_cluster_t *c, int idx, gw_redis_reply_fn cb, void *ud,
 		lens[i + 1] = strlen(argv[i]);
 	}
 	return gw_redis_script(c->redis, (size_t)idx, cb, ud, 1, argc + 1, args, lens);
-}
-
-int gw_cluster__is_local(const gw_cluster_t *c, const char *conn, size_t len)
-{
-	const char *me = c->node->cfg->node_id;
-	size_t nl = gw_conn_id_node_len(conn, len);
-
-	return nl == strlen(me) && memcmp(conn, me, nl) == 0;
 }
 
 /* --- admission ------------------------------------------------------------------ */
@@ -96,20 +87,10 @@ static gw_admit_t fallback(gw_cluster_t *c, const gw_admit_req_t *req)
 static void kick_remote(gw_cluster_t *c, const char *conn, size_t len,
 			const char *user)
 {
-	char ch[CH_MAX];
-	size_t nl = gw_conn_id_node_len(conn, len);
-	gw_envelope_t e = { .type = GW_ENV_KICK };
-
 	if (gw_cluster__is_local(c, conn, len))
 		return; /* ours: the router closes local ones itself */
-	snprintf(ch, sizeof(ch), "%s:ch:node:%.*s", c->prefix, (int)nl, conn);
-	e.user = user;
-	e.user_len = strlen(user);
-	e.conn = conn;
-	e.conn_len = len;
-	e.reason = "replaced";
-	e.reason_len = 8;
-	gw_cluster__publish_env(c, ch, &e);
+	gw_cluster__publish_node(c, conn, gw_conn_id_node_len(conn, len), user, conn,
+				 len, NULL, "replaced");
 }
 
 static void on_admit(void *ud, redisReply *reply)
@@ -299,14 +280,20 @@ static void lease(gw_cluster_t *c)
 
 /*
  * The sweep returns node, (conn user lobby)*, "" per dead node (read by
- * gw_reply_sweep). Survivors tell the affected lobbies through presence:
- * presence_leave with reason node_lost, unless --presence-events=false.
+ * gw_reply_sweep). Survivors
+ * tell the affected lobbies: presence_leave with reason node_lost (built
+ * by the core, which delivers it to our own members), to the lobby
+ * channel for other nodes.
  */
 static void swept_conn(void *ud, const gw_sweep_entry_t *e)
 {
 	gw_cluster_t *c = ud;
+	gw_buf_t *b = c->sink.member_lost(c->sink.ud, e->lobby, e->user, e->conn);
 
-	gw_presence_node_lost(c->node, e->lobby, e->user, e->conn);
+	if (b) {
+		gw_cluster__publish_lobby_frame(c, e->lobby, 0, b);
+		gw_buf_unref(b);
+	}
 }
 
 static void swept_node(void *ud, const char *node, size_t conns)
@@ -355,18 +342,16 @@ static void restore_flush(restore_t *r)
 	r->argv[2] = "0";
 }
 
-static int restore_one(gw_member_t *m, void *ud)
+static int restore_one(void *ud, uint64_t id, const char *user, const char *lobby,
+		       uint64_t since_ms)
 {
 	restore_t *r = ud;
-	gw_session_t *s = GW_SESSION_OF(m);
 
-	if (!m->lobby || s->state != GW_SS_OPEN)
-		return 0;
-	gw_conn_id_format(r->c->node->cfg->node_id, m->id, r->strs[r->n][0]);
-	snprintf(r->strs[r->n][1], GW_CONN_ID_MAX, "%llu", (unsigned long long)s->since_ms);
+	gw_conn_id_format(r->c->node->cfg->node_id, id, r->strs[r->n][0]);
+	snprintf(r->strs[r->n][1], GW_CONN_ID_MAX, "%llu", (unsigned long long)since_ms);
 	r->argv[r->argc++] = r->strs[r->n][0];
-	r->argv[r->argc++] = m->user->name;
-	r->argv[r->argc++] = m->lobby->name;
+	r->argv[r->argc++] = user;
+	r->argv[r->argc++] = lobby;
 	r->argv[r->argc++] = r->strs[r->n][1];
 	if (++r->n == RESTORE_BATCH)
 		restore_flush(r);
@@ -385,18 +370,11 @@ static void restore(gw_cluster_t *c)
 	r->argv[1] = c->node->cfg->node_id;
 	r->argv[2] = "1";
 	r->argc = 3;
-	gw_registry_each_member(c->node->reg, restore_one, r);
+	c->sink.each_conn(c->sink.ud, restore_one, r);
 	restore_flush(r);
 	GW_LOG(GW_LOG_INFO, "presence_restored",
 	       GW_I("connections", gw_registry_joined(c->node->reg)));
 	gw_free(r);
-}
-
-static int gap_lobby(gw_lobby_t *l, void *ud)
-{
-	if (l->count)
-		gw_cluster__send_gap(ud, l, 0);
-	return 0;
 }
 
 static void on_ready(void *ud)
@@ -406,10 +384,10 @@ static void on_ready(void *ud)
 	lease(c);
 	restore(c);
 	sweep(c);
-	gw_cluster_refresh_stats(c);
+	refresh_stats(c);
 	/* Whatever was published while we were not subscribed is lost. */
 	if (c->was_ready)
-		gw_registry_each_lobby(c->node->reg, gap_lobby, c);
+		gw_cluster__gap_all(c);
 	c->was_ready = 1;
 }
 
@@ -431,12 +409,13 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 	if (!gw_redis_ready(c->redis) || c->leaving)
 		return;
 	lease(c);
-	gw_cluster_refresh_stats(c);
+	refresh_stats(c);
 }
 
 /* --- lifecycle ---------------------------------------------------------------------- */
 
-gw_cluster_t *gw_cluster_create(gw_node_t *node, char *err, size_t errlen)
+gw_cluster_t *gw_cluster_create(gw_node_t *node, const gw_bus_sink_t *sink,
+				char *err, size_t errlen)
 {
 	const gw_config_t *cfg = node->cfg;
 	gw_redis_events_t ev = { on_ready, on_down, gw_cluster__on_message };
@@ -450,6 +429,13 @@ gw_cluster_t *gw_cluster_create(gw_node_t *node, char *err, size_t errlen)
 		return NULL;
 	}
 	c->node = node;
+	c->sink = *sink;
+	c->lobbies = gw_map_create(64);
+	if (!c->lobbies) {
+		snprintf(err, errlen, "out of memory");
+		gw_cluster_free(c);
+		return NULL;
+	}
 	snprintf(c->prefix, sizeof(c->prefix), "{%s}", cfg->redis_prefix);
 	snprintf(c->total_key, sizeof(c->total_key), "%s:total", c->prefix);
 	snprintf(c->node_ch, sizeof(c->node_ch), "%s:ch:node:%s", c->prefix, cfg->node_id);
@@ -483,11 +469,18 @@ void gw_cluster_free(gw_cluster_t *c)
 		event_free(c->sweep_ev);
 	gw_redis_free(c->redis);
 	gw_buf_unref(c->snapshot);
+	gw_cluster__free_lobbies(c);
 	gw_free(c);
 }
 
-void gw_cluster_shutdown(gw_cluster_t *c)
+static void cluster_free(void *impl)
 {
+	gw_cluster_free(impl);
+}
+
+static void cluster_shutdown(void *impl)
+{
+	gw_cluster_t *c = impl;
 	char now[24];
 	const char *argv[3] = { c->prefix, now, c->node->cfg->node_id };
 
@@ -497,9 +490,34 @@ void gw_cluster_shutdown(gw_cluster_t *c)
 	gw_cluster__script(c, S_SWEEP, NULL, NULL, 3, argv);
 }
 
-int gw_cluster_ready(const gw_cluster_t *c)
+static void cluster_status(void *impl, gw_bus_status_t *out)
 {
-	return c && gw_redis_ready(c->redis);
+	gw_cluster_t *c = impl;
+	gw_redis_state_t st = gw_redis_state(c->redis), i;
+
+	out->ready = 0;
+	if (!gw_redis_ready(c->redis))
+		out->why = "redis_not_ready";
+	else if (gw_now_ms() - gw_redis_last_probe(c->redis) > READY_PROBE_MS)
+		out->why = "pubsub_probe_stale";
+	else
+		out->ready = 1;
+	out->link = 1;
+	out->link_up = gw_redis_ready(c->redis);
+	out->link_state = (size_t)st;
+	for (i = GW_REDIS_DOWN; i <= GW_REDIS_RESOLVING; i++)
+		out->link_states[out->n_link_states++] = gw_redis_state_name(i);
+	out->latency_ms = gw_redis_latency_ms(c->redis);
+	out->reconnects = gw_redis_reconnects(c->redis);
+	out->bad_replies = gw_redis_bad_replies(c->redis);
+	out->inbound = c->inbound;
+	out->inbound_too_big = c->inbound_too_big;
+	out->inbound_rate_limited = c->inbound_rate_limited;
+	out->pubsub_in = c->pubsub_in;
+	out->pubsub_out = c->pubsub_out;
+	out->master = gw_redis_master(c->redis, &out->master_port);
+	out->master_switched_ms = gw_redis_last_switch_ms(c->redis);
+	out->master_switches = gw_redis_switches(c->redis);
 }
 
 /* --- operator and backend API ------------------------------------------------------ */
@@ -576,7 +594,7 @@ static void on_stats(void *ud, redisReply *reply)
 	}
 }
 
-void gw_cluster_refresh_stats(gw_cluster_t *c)
+static void refresh_stats(gw_cluster_t *c)
 {
 	char now[24];
 	const char *argv[2] = { c->prefix, now };
@@ -585,31 +603,31 @@ void gw_cluster_refresh_stats(gw_cluster_t *c)
 	gw_cluster__script(c, S_STATS, on_stats, c, 2, argv);
 }
 
-gw_buf_t *gw_cluster_snapshot(gw_cluster_t *c)
+static gw_buf_t *cluster_snapshot(void *impl)
 {
+	gw_cluster_t *c = impl;
+
 	return c->snapshot ? gw_buf_ref(c->snapshot) : NULL;
 }
 
-const char *gw_cluster_prefix(const gw_cluster_t *c)
+/* --- the table --------------------------------------------------------------------- */
+
+static const gw_bus_ops_t bus_ops = {
+	.kind = "cluster",
+	.lobby_joined = gw_cluster__lobby_joined,
+	.lobby_left = gw_cluster__lobby_left,
+	.publish = gw_cluster__publish,
+	.send_user = gw_cluster__send_user,
+	.presence_query = gw_cluster__presence_query,
+	.inbound = gw_cluster__inbound,
+	.status = cluster_status,
+	.snapshot = cluster_snapshot,
+	.lookup = gw_cluster__lookup,
+	.shutdown = cluster_shutdown,
+	.free = cluster_free,
+};
+
+gw_bus_t *gw_cluster_bus(gw_cluster_t *c)
 {
-	return c->prefix;
+	return gw_bus_create(&bus_ops, c);
 }
-
-int gw_cluster_command(gw_cluster_t *c, void (*cb)(void *ud, redisReply *r),
-		       void *ud, int argc, const char **argv)
-{
-	size_t lens[16];
-	int i;
-
-	if (argc > 16)
-		return GW_EINVAL;
-	for (i = 0; i < argc; i++)
-		lens[i] = strlen(argv[i]);
-	return gw_redis_command(c->redis, cb, ud, argc, argv, lens);
-}
-
-gw_redis_t *gw_cluster_redis(const gw_cluster_t *c)
-{
-	return c->redis;
-}
-

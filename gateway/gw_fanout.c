@@ -1,24 +1,35 @@
 /*
- * gw_fanout.c — the cluster's pub/sub side: presence events and presence
- * queries, lobby broadcasts and direct messages out to other nodes, and
- * everything other nodes and backends publish, in (with gap detection).
+ * gw_fanout.c — the Redis bus's operations (gw_bus_ops_t): presence
+ * events and presence queries, lobby broadcasts and user messages out to
+ * other nodes, lookups, the inbound stream, and everything other nodes and
+ * backends publish, in (with gap detection), handed up through the sink.
  *
- * Local delivery never waits on Redis: the router delivers to local
- * members first and hands the same encoded frame to gw_cluster_publish_*.
+ * Local delivery never waits on Redis: the core delivers to local members
+ * itself and hands the same encoded frame to the bus.
  */
 #include "gw_cluster_int.h"
 #include "gw_alloc.h"
 #include "gw_auth.h"
 #include "gw_log.h"
-#include "gw_presence.h"
-#include "gw_protocol.h"
 #include "gw_reply.h"
-#include "gw_router.h"
 
 #include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+void gw_cluster__lobby_channel(const gw_cluster_t *c, const char *lobby, char *out)
+{
+	snprintf(out, CH_MAX, "%s:ch:lobby:%s", c->prefix, lobby);
+}
+
+int gw_cluster__is_local(const gw_cluster_t *c, const char *conn, size_t len)
+{
+	const char *me = c->node->cfg->node_id;
+	size_t nl = gw_conn_id_node_len(conn, len);
+
+	return nl == strlen(me) && memcmp(conn, me, nl) == 0;
+}
 
 void gw_cluster__publish_env(gw_cluster_t *c, const char *channel, gw_envelope_t *e)
 {
@@ -31,7 +42,7 @@ void gw_cluster__publish_env(gw_cluster_t *c, const char *channel, gw_envelope_t
 	if (gw_envelope_encode(e, &buf, &len) != GW_OK)
 		return;
 	if (gw_redis_publish(c->redis, channel, strlen(channel), buf, len) == GW_OK)
-		c->node->stats.pubsub_out++;
+		c->pubsub_out++;
 	gw_free(buf);
 }
 
@@ -50,34 +61,90 @@ void gw_cluster__publish_lobby_frame(gw_cluster_t *c, const char *lobby, uint64_
 	gw_cluster__publish_env(c, ch, &e);
 }
 
-/* --- presence ------------------------------------------------------------------- */
+/* --- per-lobby state ------------------------------------------------------------ */
 
-void gw_cluster_presence_join(gw_cluster_t *c, gw_session_t *s, gw_buf_t *event)
+static lobby_state_t *lobby_state(const gw_cluster_t *c, const char *lobby)
 {
-	gw_lobby_t *l = s->m.lobby;
-	char ch[CH_MAX];
-
-	if (l->count == 1) {
-		gw_cluster__lobby_channel(c, l->name, ch);
-		gw_redis_subscribe(c->redis, ch);
-	}
-	if (event)
-		gw_cluster__publish_lobby_frame(c, l->name, ++l->seq, event);
+	return gw_map_get(c->lobbies, lobby, strlen(lobby));
 }
 
-void gw_cluster_presence_leave(gw_cluster_t *c, gw_session_t *s, gw_buf_t *event)
+static void lobby_state_free(lobby_state_t *st)
 {
-	gw_lobby_t *l = s->m.lobby;
+	if (st)
+		gw_free(st->seen);
+	gw_free(st);
+}
+
+static int free_one(void *value, void *ud)
+{
+	GW_UNUSED(ud);
+	lobby_state_free(value);
+	return 0;
+}
+
+/* At the end only: the map goes right after, unread. */
+void gw_cluster__free_lobbies(gw_cluster_t *c)
+{
+	if (!c->lobbies)
+		return;
+	gw_map_each(c->lobbies, free_one, NULL);
+	gw_map_free(c->lobbies);
+	c->lobbies = NULL;
+}
+
+/* The next sequence for what we publish to `lobby`; 0 (unsequenced) when
+ * we have no members there. */
+static uint64_t next_seq(gw_cluster_t *c, const char *lobby)
+{
+	lobby_state_t *st = lobby_state(c, lobby);
+
+	return st ? ++st->seq : 0;
+}
+
+/* --- presence ------------------------------------------------------------------- */
+
+void gw_cluster__lobby_joined(void *impl, gw_session_t *s, gw_buf_t *event)
+{
+	gw_cluster_t *c = impl;
+	const char *name = s->m.lobby->name;
+	size_t len = s->m.lobby->name_len;
+	lobby_state_t *st = lobby_state(c, name);
+	char ch[CH_MAX];
+
+	if (!st) {
+		/* The first local member: listen to the lobby. */
+		st = gw_calloc(1, sizeof(*st) + len + 1);
+		if (st) {
+			memcpy(st->name, name, len);
+			if (gw_map_put(c->lobbies, st->name, len, st)) {
+				gw_free(st);
+				st = NULL;
+			}
+		}
+		gw_cluster__lobby_channel(c, name, ch);
+		gw_redis_subscribe(c->redis, ch);
+	}
+	if (st)
+		st->members++;
+	if (event)
+		gw_cluster__publish_lobby_frame(c, name, st ? ++st->seq : 0, event);
+}
+
+void gw_cluster__lobby_left(void *impl, gw_session_t *s, gw_buf_t *event)
+{
+	gw_cluster_t *c = impl;
+	const char *name = s->m.lobby->name;
+	lobby_state_t *st = lobby_state(c, name);
 	char ch[CH_MAX];
 
 	if (event)
-		gw_cluster__publish_lobby_frame(c, l->name, ++l->seq, event);
-	if (l->count == 1) {
+		gw_cluster__publish_lobby_frame(c, name, st ? ++st->seq : 0, event);
+	if (st && --st->members == 0) {
 		/* The last local member: stop listening, forget the sequences. */
-		gw_cluster__lobby_channel(c, l->name, ch);
+		gw_cluster__lobby_channel(c, name, ch);
 		gw_redis_unsubscribe(c->redis, ch);
-		gw_free(l->cluster);
-		l->cluster = NULL;
+		gw_map_del(c->lobbies, st->name, strlen(st->name));
+		lobby_state_free(st);
 	}
 }
 
@@ -87,29 +154,47 @@ typedef struct {
 	char lobby[GW_LOBBY_MAX + 1];
 } query_t;
 
+/* A reply's string elements as borrowed names (NULL when it is no array). */
+static gw_bus_str_t *reply_strs(const redisReply *r, size_t *n)
+{
+	gw_bus_str_t *v;
+	size_t i;
+
+	*n = 0;
+	if (!r || r->type != REDIS_REPLY_ARRAY)
+		return NULL;
+	v = gw_calloc(r->elements ? r->elements : 1, sizeof(*v));
+	for (i = 0; v && i < r->elements; i++)
+		if (r->element[i]->type == REDIS_REPLY_STRING)
+			v[(*n)++] = (gw_bus_str_t){ r->element[i]->str, r->element[i]->len };
+	return v;
+}
+
 static void on_query(void *ud, redisReply *reply)
 {
 	query_t *q = ud;
-	gw_member_t *m = gw_registry_find(q->c->node->reg, q->asker);
-	gw_session_t *s = m ? GW_SESSION_OF(m) : NULL;
-	gw_buf_t *b = NULL;
-	int rc = reply ? gw_reply_presence(reply, q->lobby, &b) : GW_EUNAVAIL;
+	gw_cluster_t *c = q->c;
+	size_t n, i;
+	gw_bus_str_t *users;
 
-	if (rc == GW_EINVAL)
-		gw_redis_refuse(q->c->redis, "presence");
-	if (s && s->state == GW_SS_OPEN) {
-		/* No answer from Redis: what this node knows is better than nothing. */
-		if (rc == GW_EINVAL || rc == GW_EUNAVAIL)
-			b = gw_presence_local_reply(q->c->node, s->m.lobby);
-		gw_session_send_owned(s, b);
-	} else {
-		gw_buf_unref(b);
+	/* A reply that is not an array of user ids is refused, never read. */
+	for (i = 0; reply && reply->type == REDIS_REPLY_ARRAY && i < reply->elements; i++)
+		if (reply->element[i]->type != REDIS_REPLY_STRING)
+			break;
+	if (reply && (reply->type != REDIS_REPLY_ARRAY || i < reply->elements)) {
+		gw_redis_refuse(c->redis, "presence");
+		reply = NULL;
 	}
+	users = reply_strs(reply, &n);
+
+	c->sink.presence_reply(c->sink.ud, q->asker, q->lobby, users, n);
+	gw_free(users);
 	gw_free(q);
 }
 
-int gw_cluster_presence_query(gw_cluster_t *c, gw_session_t *s)
+int gw_cluster__presence_query(void *impl, gw_session_t *s)
 {
+	gw_cluster_t *c = impl;
 	char key[CH_MAX];
 	const char *argv[2] = { "HVALS", key };
 	size_t lens[2];
@@ -135,129 +220,216 @@ int gw_cluster_presence_query(gw_cluster_t *c, gw_session_t *s)
 
 /* --- fan-out ---------------------------------------------------------------------- */
 
-void gw_cluster_publish_lobby(gw_cluster_t *c, gw_lobby_t *l, gw_buf_t *frame)
+int gw_cluster__publish(void *impl, const char *lobby, gw_buf_t *frame)
 {
-	gw_cluster__publish_lobby_frame(c, l->name, ++l->seq, frame);
+	gw_cluster_t *c = impl;
+	char ch[CH_MAX];
+	gw_envelope_t e = { .type = GW_ENV_MSG };
+	/* Taken even when Redis is down: other nodes then see the gap. */
+	uint64_t seq = lobby ? next_seq(c, lobby) : 0;
+
+	if (!gw_redis_ready(c->redis))
+		return GW_EUNAVAIL;
+	if (lobby) {
+		gw_cluster__publish_lobby_frame(c, lobby, seq, frame);
+		return GW_OK;
+	}
+	e.payload = (const char *)gw_buf_data(frame);
+	e.payload_len = frame->len;
+	snprintf(ch, sizeof(ch), "%s", c->cluster_ch);
+	gw_cluster__publish_env(c, ch, &e);
+	return GW_OK;
 }
 
+void gw_cluster__publish_node(gw_cluster_t *c, const char *node, size_t node_len,
+			      const char *user, const char *conn, size_t conn_len,
+			      const gw_buf_t *frame, const char *reason)
+{
+	char ch[CH_MAX];
+	gw_envelope_t e = { .type = frame ? GW_ENV_MSG : GW_ENV_KICK };
+
+	snprintf(ch, sizeof(ch), "%s:ch:node:%.*s", c->prefix, (int)node_len, node);
+	e.user = user;
+	e.user_len = strlen(user);
+	e.conn = conn;
+	e.conn_len = conn ? conn_len : 0;
+	if (frame) {
+		e.payload = (const char *)gw_buf_data((gw_buf_t *)frame);
+		e.payload_len = frame->len;
+	} else {
+		e.reason = reason;
+		e.reason_len = strlen(reason);
+	}
+	gw_cluster__publish_env(c, ch, &e);
+}
+
+/*
+ * The one user lookup: HKEYS {P}:user:U lists U's connections; every node
+ * holding one (but this one, which the core served) gets the message or
+ * the kick once, on its node channel.
+ */
 typedef struct {
 	gw_cluster_t *c;
-	uint64_t from;
-	size_t delivered_here;
-	gw_buf_t *frame;
-	char to[GW_AUTH_SUB_MAX + 1];
-} direct_t;
+	gw_bus_sent_fn done;
+	void *ud;
+	gw_buf_t *frame;      /* NULL for a kick */
+	const char *kick;     /* static */
+	char user[GW_AUTH_SUB_MAX + 1];
+	char conn[GW_CONN_ID_MAX];
+} send_t;
 
-static void on_locate(void *ud, redisReply *reply)
+static void on_user_conns(void *ud, redisReply *r)
 {
-	direct_t *d = ud;
-	gw_cluster_t *c = d->c;
-	size_t i, sent = 0;
-	gw_member_t *m;
+	send_t *op = ud;
+	gw_cluster_t *c = op->c;
+	size_t i, j, n = 0;
 
-	if (reply && gw_reply_conn_ids(reply) != GW_OK) {
+	if (r && gw_reply_conn_ids(r) != GW_OK) {
 		gw_redis_refuse(c->redis, "user connections");
-		reply = NULL;
+		r = NULL;
 	}
-	if (reply) {
-		for (i = 0; i < reply->elements; i++) {
-			redisReply *e = reply->element[i];
-			size_t j, nl, dup = 0;
-			char ch[CH_MAX];
-			gw_envelope_t env = { .type = GW_ENV_MSG };
+	if (!r || r->type != REDIS_REPLY_ARRAY) {
+		op->done(op->ud, GW_EUNAVAIL, 0);
+		goto out;
+	}
+	for (i = 0; i < r->elements; i++) {
+		redisReply *e = r->element[i];
+		size_t nl, dup = 0;
 
-			nl = gw_conn_id_node_len(e->str, e->len);
-			if (gw_cluster__is_local(c, e->str, e->len)) {
-				sent++; /* delivered locally already */
-				continue;
-			}
-			for (j = 0; j < i && !dup; j++)
-				dup = gw_conn_id_node_len(reply->element[j]->str, reply->element[j]->len) == nl &&
-				      memcmp(reply->element[j]->str, e->str, nl) == 0;
-			sent++;
-			if (dup)
-				continue;
-			snprintf(ch, sizeof(ch), "%s:ch:node:%.*s", c->prefix, (int)nl, e->str);
-			env.user = d->to;
-			env.user_len = strlen(d->to);
-			env.payload = (const char *)gw_buf_data(d->frame);
-			env.payload_len = d->frame->len;
-			gw_cluster__publish_env(c, ch, &env);
-		}
+		if (e->type != REDIS_REPLY_STRING)
+			continue;
+		if (op->conn[0] && strcmp(op->conn, e->str) != 0)
+			continue;
+		if (gw_cluster__is_local(c, e->str, e->len))
+			continue; /* served by the core */
+		n++;
+		nl = gw_conn_id_node_len(e->str, e->len);
+		for (j = 0; j < i && !dup; j++)
+			dup = r->element[j]->type == REDIS_REPLY_STRING &&
+			      gw_conn_id_node_len(r->element[j]->str, r->element[j]->len) == nl &&
+			      memcmp(r->element[j]->str, e->str, nl) == 0 &&
+			      (!op->conn[0] || strcmp(op->conn, r->element[j]->str) == 0);
+		if (!dup)
+			gw_cluster__publish_node(c, e->str, nl, op->user,
+						 op->conn[0] ? op->conn : NULL,
+						 strlen(op->conn), op->frame, op->kick);
 	}
-	m = gw_registry_find(c->node->reg, d->from);
-	if (m && !sent && !d->delivered_here)
-		gw_session_error(GW_SESSION_OF(m), reply ? "user_offline" : "unavailable",
-				 reply ? "no such user is connected"
-				       : "the cluster could not be asked", 0);
-	gw_buf_unref(d->frame);
-	gw_free(d);
+	op->done(op->ud, GW_OK, n);
+out:
+	gw_buf_unref(op->frame);
+	gw_free(op);
 }
 
-void gw_cluster_send_user(gw_cluster_t *c, gw_session_t *from, const char *to,
-			  size_t to_len, gw_buf_t *frame, size_t delivered_here)
+int gw_cluster__send_user(void *impl, const char *user, size_t len, const char *conn,
+			 gw_buf_t *frame, const char *kick, gw_bus_sent_fn done,
+			 void *ud)
 {
+	gw_cluster_t *c = impl;
 	char key[CH_MAX];
 	const char *argv[2] = { "HKEYS", key };
 	size_t lens[2];
-	direct_t *d;
+	send_t *op;
 
-	if (to_len > GW_AUTH_SUB_MAX)
-		goto offline;
-	d = gw_calloc(1, sizeof(*d));
-	if (!d)
-		goto offline;
-	d->c = c;
-	d->from = from->m.id;
-	d->delivered_here = delivered_here;
-	d->frame = gw_buf_ref(frame);
-	memcpy(d->to, to, to_len);
-	snprintf(key, sizeof(key), "%s:user:%s", c->prefix, d->to);
+	if (len > GW_AUTH_SUB_MAX || (conn && strlen(conn) >= GW_CONN_ID_MAX))
+		return GW_EINVAL;
+	op = gw_calloc(1, sizeof(*op));
+	if (!op)
+		return GW_ENOMEM;
+	*op = (send_t){ .c = c, .done = done, .ud = ud, .kick = kick ? kick : "kicked" };
+	memcpy(op->user, user, len);
+	if (conn)
+		strcpy(op->conn, conn);
+	snprintf(key, sizeof(key), "%s:user:%s", c->prefix, op->user);
 	lens[0] = 5;
 	lens[1] = strlen(key);
-	if (gw_redis_command(c->redis, on_locate, d, 2, argv, lens) == GW_OK)
-		return;
-	gw_buf_unref(d->frame);
-	gw_free(d);
-offline:
-	if (!delivered_here)
-		gw_session_error(from, "unavailable", "the cluster could not be asked", 0);
+	op->frame = frame ? gw_buf_ref(frame) : NULL;
+	if (gw_redis_command(c->redis, on_user_conns, op, 2, argv, lens) == GW_OK)
+		return GW_OK;
+	gw_buf_unref(op->frame);
+	gw_free(op);
+	return GW_EUNAVAIL;
 }
 
-/* --- inbound ----------------------------------------------------------------------- */
+/* --- lookups ----------------------------------------------------------------------- */
 
-static uint64_t *seq_slot(gw_lobby_t *l, const char *origin, size_t len)
+typedef struct {
+	gw_bus_lookup_fn done;
+	void *ud;
+} lookup_t;
+
+static void on_lookup(void *ud, redisReply *r)
 {
-	lobby_state_t *st = l->cluster, *ns;
+	lookup_t *lk = ud;
+	size_t n;
+	gw_bus_str_t *v = reply_strs(r, &n);
+
+	if (!v)
+		lk->done(lk->ud, GW_EUNAVAIL, NULL, 0);
+	else
+		lk->done(lk->ud, GW_OK, v, n & ~(size_t)1);
+	gw_free(v);
+	gw_free(lk);
+}
+
+int gw_cluster__lookup(void *impl, int lobby, const char *name, gw_bus_lookup_fn done,
+		      void *ud)
+{
+	gw_cluster_t *c = impl;
+	char key[CH_MAX];
+	const char *argv[2] = { "HGETALL", key };
+	size_t lens[2];
+	lookup_t *lk;
+
+	if (strlen(name) > GW_AUTH_SUB_MAX)
+		return GW_EINVAL;
+	lk = gw_calloc(1, sizeof(*lk));
+	if (!lk)
+		return GW_ENOMEM;
+	*lk = (lookup_t){ done, ud };
+	snprintf(key, sizeof(key), "%s:%s:%s", c->prefix, lobby ? "lobby" : "user", name);
+	lens[0] = 7;
+	lens[1] = strlen(key);
+	if (gw_redis_command(c->redis, on_lookup, lk, 2, argv, lens) == GW_OK)
+		return GW_OK;
+	gw_free(lk);
+	return GW_EUNAVAIL;
+}
+
+/* --- inbound ---------------------------------------------------------------------- */
+
+static uint64_t *seq_slot(lobby_state_t *st, const char *origin, size_t len)
+{
 	size_t i;
+	void *nv;
 
 	if (len > 64)
 		return NULL;
-	for (i = 0; st && i < st->n; i++)
-		if (strlen(st->v[i].origin) == len && memcmp(st->v[i].origin, origin, len) == 0)
-			return &st->v[i].seq;
-	ns = gw_realloc(st, sizeof(*st) + (st ? st->n + 1 : 1) * sizeof(st->v[0]));
-	if (!ns)
+	for (i = 0; i < st->n; i++)
+		if (strlen(st->seen[i].origin) == len &&
+		    memcmp(st->seen[i].origin, origin, len) == 0)
+			return &st->seen[i].seq;
+	nv = gw_realloc(st->seen, (st->n + 1) * sizeof(st->seen[0]));
+	if (!nv)
 		return NULL;
-	if (!st)
-		ns->n = 0;
-	memcpy(ns->v[ns->n].origin, origin, len);
-	ns->v[ns->n].origin[len] = '\0';
-	ns->v[ns->n].seq = 0;
-	l->cluster = ns;
-	return &ns->v[ns->n++].seq;
+	st->seen = nv;
+	memcpy(st->seen[st->n].origin, origin, len);
+	st->seen[st->n].origin[len] = '\0';
+	st->seen[st->n].seq = 0;
+	return &st->seen[st->n++].seq;
 }
 
-void gw_cluster__send_gap(gw_cluster_t *c, gw_lobby_t *l, uint64_t missed)
+static int gap_one(void *value, void *ud)
 {
-	gw_buf_t *b = gw_proto_gap(l->name, missed);
+	gw_cluster_t *c = ud;
+	lobby_state_t *st = value;
 
-	c->node->stats.gaps++;
-	GW_LOG(GW_LOG_WARN, "pubsub_gap", GW_S("lobby", l->name), GW_I("missed", missed));
-	if (b) {
-		gw_router_deliver_lobby(c->node, l, b, 0);
-		gw_buf_unref(b);
-	}
+	c->sink.gap(c->sink.ud, st->name, strlen(st->name), 0);
+	return 0;
+}
+
+void gw_cluster__gap_all(gw_cluster_t *c)
+{
+	gw_map_each(c->lobbies, gap_one, c);
 }
 
 static gw_buf_t *payload_buf(const gw_envelope_t *e)
@@ -273,36 +445,22 @@ static gw_buf_t *payload_buf(const gw_envelope_t *e)
 
 static void on_lobby_msg(gw_cluster_t *c, const gw_envelope_t *e)
 {
-	gw_lobby_t *l = gw_registry_lobby(c->node->reg, e->lobby, e->lobby_len);
+	lobby_state_t *st = gw_map_get(c->lobbies, e->lobby, e->lobby_len);
 	uint64_t *last;
 	gw_buf_t *b;
 
-	if (!l || !l->count)
+	if (!st)
 		return; /* nobody here any more */
-	if (e->seq && e->origin_len && (last = seq_slot(l, e->origin, e->origin_len))) {
+	if (e->seq && e->origin_len && (last = seq_slot(st, e->origin, e->origin_len))) {
 		if (*last && e->seq > *last + 1)
-			gw_cluster__send_gap(c, l, e->seq - *last - 1);
+			c->sink.gap(c->sink.ud, st->name, e->lobby_len, e->seq - *last - 1);
 		*last = e->seq;
 	}
 	b = payload_buf(e);
 	if (b) {
-		gw_router_deliver_lobby(c->node, l, b, 0);
+		c->sink.deliver_lobby(c->sink.ud, st->name, e->lobby_len, b, 0);
 		gw_buf_unref(b);
 	}
-}
-
-typedef struct {
-	gw_node_t *node;
-	gw_buf_t *b;
-} everyone_t;
-
-static int deliver_all(gw_lobby_t *l, void *ud)
-{
-	everyone_t *ev = ud;
-
-	if (l->count)
-		gw_router_deliver_lobby(ev->node, l, ev->b, 0);
-	return 0;
 }
 
 void gw_cluster__on_message(void *ud, const char *channel, size_t clen,
@@ -313,7 +471,7 @@ void gw_cluster__on_message(void *ud, const char *channel, size_t clen,
 	gw_envelope_t e;
 	gw_buf_t *b;
 
-	c->node->stats.pubsub_in++;
+	c->pubsub_in++;
 	if (gw_envelope_decode(msg, len, &e) != GW_OK) {
 		GW_LOG(GW_LOG_WARN, "bad_envelope", GW_I("bytes", len));
 		gw_envelope_clear(&e);
@@ -325,14 +483,12 @@ void gw_cluster__on_message(void *ud, const char *channel, size_t clen,
 	}
 	if (clen == strlen(c->cluster_ch) && memcmp(channel, c->cluster_ch, clen) == 0) {
 		if (e.type == GW_ENV_MSG && (b = payload_buf(&e))) {
-			everyone_t ev = { c->node, b };
-
-			gw_registry_each_lobby(c->node->reg, deliver_all, &ev);
+			c->sink.deliver_all(c->sink.ud, b);
 			gw_buf_unref(b);
 		}
 	} else if (e.type == GW_ENV_MSG && e.user_len) {
 		if ((b = payload_buf(&e))) {
-			gw_router_deliver_user(c->node, e.user, e.user_len, b);
+			c->sink.deliver_user(c->sink.ud, e.user, e.user_len, b);
 			gw_buf_unref(b);
 		}
 	} else if (e.type == GW_ENV_MSG && e.lobby_len) {
@@ -343,74 +499,17 @@ void gw_cluster__on_message(void *ud, const char *channel, size_t clen,
 		/* Another node's or a malformed connection id kicks nobody (0
 		 * would mean all). */
 		if (!e.conn_len || id)
-			gw_router_kick(c->node, e.user, e.user_len, id,
-				       e.reason_len == 8 && memcmp(e.reason, "replaced", 8) == 0
-					       ? GW_CLOSE_REPLACED : GW_CLOSE_KICKED);
+			c->sink.kick(c->sink.ud, e.user, e.user_len, id,
+				     e.reason_len == 8 && memcmp(e.reason, "replaced", 8) == 0
+					     ? "replaced" : "kicked");
 	}
 	gw_envelope_clear(&e);
 }
 
-int gw_cluster_publish_frame(gw_cluster_t *c, const char *lobby, gw_buf_t *frame)
+int gw_cluster__inbound(void *impl, gw_session_t *s, const char *type,
+		       const char *raw, size_t len)
 {
-	char ch[CH_MAX];
-	gw_envelope_t e = { .type = GW_ENV_MSG };
-
-	if (!gw_redis_ready(c->redis))
-		return GW_EUNAVAIL;
-	e.payload = (const char *)gw_buf_data(frame);
-	e.payload_len = frame->len;
-	if (lobby) {
-		gw_cluster__lobby_channel(c, lobby, ch);
-		e.lobby = lobby;
-		e.lobby_len = strlen(lobby);
-	} else {
-		snprintf(ch, sizeof(ch), "%s", c->cluster_ch);
-	}
-	gw_cluster__publish_env(c, ch, &e);
-	return GW_OK;
-}
-
-int gw_cluster_publish_node(gw_cluster_t *c, const char *node, size_t node_len,
-			    int kick, const char *user, const char *conn,
-			    gw_buf_t *frame)
-{
-	char ch[CH_MAX];
-	gw_envelope_t e = { .type = kick ? GW_ENV_KICK : GW_ENV_MSG };
-
-	if (!gw_redis_ready(c->redis))
-		return GW_EUNAVAIL;
-	snprintf(ch, sizeof(ch), "%s:ch:node:%.*s", c->prefix, (int)node_len, node);
-	e.user = user;
-	e.user_len = strlen(user);
-	if (conn) {
-		e.conn = conn;
-		e.conn_len = strlen(conn);
-	}
-	if (kick) {
-		e.reason = "kicked";
-		e.reason_len = 6;
-		/* our own node channel skips our own origin: deliver directly */
-	} else {
-		e.payload = (const char *)gw_buf_data(frame);
-		e.payload_len = frame->len;
-	}
-	gw_cluster__publish_env(c, ch, &e);
-	return GW_OK;
-}
-
-/*
- * The inbound stream is the one place where any logged-in client writes
- * into Redis at will, so it is bounded three ways (docs/redis-schema.md):
- * in entries (MAXLEN ~ --inbound-maxlen), in bytes per entry
- * (--inbound-max-message) and in rate per user on this node
- * (--inbound-rate a second, bursts of as many). What is over is dropped,
- * counted and answered with an error; the connection stays open.
- *
- * `raw` is the client's frame as received: not NUL-terminated.
- */
-void gw_cluster_inbound(gw_cluster_t *c, gw_session_t *s, const char *type,
-			const char *raw, size_t len)
-{
+	gw_cluster_t *c = impl;
 	const gw_config_t *cfg = c->node->cfg;
 	gw_user_t *u = s->m.user;
 	uint32_t rate = (uint32_t)cfg->inbound_rate;
@@ -420,11 +519,13 @@ void gw_cluster_inbound(gw_cluster_t *c, gw_session_t *s, const char *type,
 	size_t lens[20];
 	int i;
 
+	if (cfg->inbound_maxlen <= 0)
+		return GW_ENOENT; /* the inbound stream is off */
 	if (len > (size_t)cfg->inbound_max_message) {
 		c->inbound_too_big++;
 		gw_session_error(s, "inbound_too_big",
 				 "message dropped: larger than --inbound-max-message", 0);
-		return;
+		return GW_OK;
 	}
 	if (!u->inbound_armed) {
 		gw_bucket_init(&u->inbound, rate, t);
@@ -434,7 +535,7 @@ void gw_cluster_inbound(gw_cluster_t *c, gw_session_t *s, const char *type,
 		c->inbound_rate_limited++;
 		gw_session_error(s, "inbound_rate_limited",
 				 "message dropped: over --inbound-rate", 0);
-		return;
+		return GW_OK;
 	}
 	snprintf(key, sizeof(key), "%s:inbound", c->prefix);
 	snprintf(maxlen, sizeof(maxlen), "%ld", cfg->inbound_maxlen);
@@ -450,20 +551,9 @@ void gw_cluster_inbound(gw_cluster_t *c, gw_session_t *s, const char *type,
 	argv[16] = "payload"; argv[17] = raw;
 	argv[18] = "time"; argv[19] = now;
 	for (i = 0; i < 20; i++)
-		lens[i] = i == 17 ? len : strlen(argv[i]);
-	if (gw_redis_command(c->redis, NULL, NULL, 20, argv, lens) == GW_OK)
-		c->inbound++;
-	else
-		gw_session_error(s, "unavailable", "the cluster could not be asked", 0);
+		lens[i] = i == 17 ? len : strlen(argv[i]); /* raw: not NUL-terminated */
+	if (gw_redis_command(c->redis, NULL, NULL, 20, argv, lens) != GW_OK)
+		return GW_EUNAVAIL;
+	c->inbound++;
+	return GW_OK;
 }
-
-uint64_t gw_cluster_inbound_count(const gw_cluster_t *c)
-{
-	return c->inbound;
-}
-
-uint64_t gw_cluster_inbound_dropped(const gw_cluster_t *c, int rate)
-{
-	return rate ? c->inbound_rate_limited : c->inbound_too_big;
-}
-

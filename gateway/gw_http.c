@@ -4,7 +4,7 @@
  */
 #include "gw_http.h"
 #include "gw_auth.h"
-#include "gw_cluster.h"
+#include "gw_bus.h"
 #include "gw_session.h"
 #include "gw_static.h"
 
@@ -46,7 +46,7 @@ static gw_buf_t *stats(gw_node_t *node)
 		 "\"rate_limited\":%llu,\"rate_limited_bytes\":%llu,\"dropped\":%llu,"
 		 "\"slow_consumer_closes\":%llu,\"stale_closes\":%llu,"
 		 "\"avg_rtt_ms\":%.2f}",
-		 cfg->node_id, node->cluster ? "cluster" : "standalone", total,
+		 cfg->node_id, gw_bus_kind(node->bus), total,
 		 cfg->node_max_connections,
 		 cfg->node_max_connections ? 100.0 * (double)total /
 			 (double)cfg->node_max_connections : 0.0,
@@ -104,14 +104,14 @@ gw_buf_t *gw_http_cluster_json(gw_node_t *node)
 	gw_buf_t *b;
 	char tmp[1024];
 
-	if (node->cluster && (b = gw_cluster_snapshot(node->cluster)))
+	if ((b = gw_bus_snapshot(node->bus)))
 		return b;
 	snprintf(tmp, sizeof(tmp),
 		 "{\"mode\":\"%s\",\"node\":\"%s\",\"total\":%zu,\"max_connections\":%ld,"
 		 "\"capacity_percent\":%.2f,\"active_lobbies\":%zu,\"nodes\":[{\"id\":\"%s\","
 		 "\"addr\":\"%s\",\"conns\":%zu,\"load\":%.4f,\"messages_in\":%llu,"
 		 "\"messages_out\":%llu,\"started\":%llu,\"heartbeat\":%llu}]}",
-		 node->cluster ? "cluster" : "standalone", cfg->node_id, total,
+		 gw_bus_kind(node->bus), cfg->node_id, total,
 		 cfg->max_connections,
 		 100.0 * (double)total / (double)cfg->max_connections,
 		 gw_registry_lobbies(node->reg), cfg->node_id, cfg->listen, total,

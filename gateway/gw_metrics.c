@@ -3,10 +3,9 @@
  */
 #include "gw_metrics.h"
 #include "gw_build.h"
-#include "gw_cluster.h"
+#include "gw_bus.h"
 #include "gw_health.h"
 #include "gw_peers.h"
-#include "gw_redis.h"
 #include "gw_session.h"
 
 #include <stdarg.h>
@@ -61,6 +60,7 @@ static void by_reason(out_t *o, const char *name, const char *help,
 gw_buf_t *gw_metrics_render(gw_node_t *node)
 {
 	const gw_stats_t *st = &node->stats;
+	gw_bus_status_t bus;
 	out_t o = { gw_buf_new(4096), 0, node->cfg->node_id };
 	unsigned long long cum = 0;
 	size_t i;
@@ -105,11 +105,12 @@ gw_buf_t *gw_metrics_render(gw_node_t *node)
 	     (unsigned long long)st->rate_limited_bytes);
 	emit(&o, "gw_drops_total{node=\"%s\",reason=\"queue\"} %llu\n", o.node,
 	     (unsigned long long)st->dropped);
-	if (node->cluster) {
+	gw_bus_status(node->bus, &bus);
+	if (bus.link) {
 		emit(&o, "gw_drops_total{node=\"%s\",reason=\"inbound_too_big\"} %llu\n",
-		     o.node, (unsigned long long)gw_cluster_inbound_dropped(node->cluster, 0));
+		     o.node, (unsigned long long)bus.inbound_too_big);
 		emit(&o, "gw_drops_total{node=\"%s\",reason=\"inbound_rate_limited\"} %llu\n",
-		     o.node, (unsigned long long)gw_cluster_inbound_dropped(node->cluster, 1));
+		     o.node, (unsigned long long)bus.inbound_rate_limited);
 	}
 	simple(&o, "gw_slow_consumer_disconnects_total", "counter",
 	       "Connections closed as slow consumers (4007).",
@@ -126,32 +127,36 @@ gw_buf_t *gw_metrics_render(gw_node_t *node)
 	     (unsigned long long)st->rtt_sum_ms);
 	emit(&o, "gw_ping_rtt_ms_count{node=\"%s\"} %llu\n", o.node,
 	     (unsigned long long)st->rtt_count);
-	if (node->cluster) {
-		gw_redis_t *r = gw_cluster_redis(node->cluster);
-		gw_redis_state_t cur = gw_redis_state(r), s;
-
+	if (bus.link) {
 		simple(&o, "gw_redis_up", "gauge", "1 when the Redis link is ready.",
-		       gw_redis_ready(r));
+		       (unsigned long long)bus.link_up);
 		head(&o, "gw_redis_state", "gauge", "1 for the Redis link's current state.");
-		for (s = GW_REDIS_DOWN; s <= GW_REDIS_RESOLVING; s++)
+		for (i = 0; i < bus.n_link_states; i++)
 			emit(&o, "gw_redis_state{node=\"%s\",state=\"%s\"} %d\n", o.node,
-			     gw_redis_state_name(s), s == cur);
+			     bus.link_states[i], i == bus.link_state);
 		simple(&o, "gw_redis_latency_ms", "gauge", "Last Redis PING round trip.",
-		       gw_redis_latency_ms(r));
+		       bus.latency_ms);
 		simple(&o, "gw_redis_reconnects_total", "counter", "Redis link failures.",
-		       gw_redis_reconnects(r));
+		       bus.reconnects);
 		simple(&o, "gw_redis_bad_replies_total", "counter",
 		       "Redis replies refused as malformed (each drops the link).",
-		       gw_redis_bad_replies(r));
+		       bus.bad_replies);
 		simple(&o, "gw_inbound_total", "counter",
-		       "Client messages appended to the inbound stream.",
-		       gw_cluster_inbound_count(node->cluster));
+		       "Client messages appended to the inbound stream.", bus.inbound);
+		head(&o, "gw_redis_master", "gauge",
+		     "1 for the Redis server in use (after Sentinel failovers: the current master).");
+		emit(&o, "gw_redis_master{node=\"%s\",addr=\"%s\",port=\"%d\"} 1\n", o.node,
+		     bus.master ? bus.master : "", bus.master_port);
+		simple(&o, "gw_redis_master_switches_total", "counter",
+		       "Changes of Redis master (Sentinel failovers followed).", bus.master_switches);
+		simple(&o, "gw_redis_master_switched_ms", "gauge",
+		       "Wall-clock ms of the last change of master; 0: none.", bus.master_switched_ms);
 	}
 	head(&o, "gw_pubsub_messages_total", "counter", "Pub/sub envelopes.");
 	emit(&o, "gw_pubsub_messages_total{node=\"%s\",direction=\"in\"} %llu\n", o.node,
-	     (unsigned long long)st->pubsub_in);
+	     (unsigned long long)bus.pubsub_in);
 	emit(&o, "gw_pubsub_messages_total{node=\"%s\",direction=\"out\"} %llu\n", o.node,
-	     (unsigned long long)st->pubsub_out);
+	     (unsigned long long)bus.pubsub_out);
 	simple(&o, "gw_pubsub_gaps_total", "counter", "Pub/sub gaps detected.", st->gaps);
 	simple(&o, "gw_direct_writes_total", "counter",
 	       "Frames written whole straight to the socket (the fast path).", st->direct_writes);

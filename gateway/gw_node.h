@@ -18,7 +18,7 @@ struct lws_context;
 typedef struct gw_auth gw_auth_t;
 typedef struct gw_admission gw_admission_t;
 typedef struct gw_presence gw_presence_t;
-typedef struct gw_cluster gw_cluster_t;
+typedef struct gw_bus gw_bus_t;
 typedef struct gw_health gw_health_t;
 typedef struct gw_session gw_session_t;
 typedef struct gw_peers gw_peers_t;
@@ -44,9 +44,7 @@ typedef struct {
 	uint64_t rtt_sum_ms;
 	uint64_t rtt_count;
 	uint64_t rtt_buckets[12]; /* ping RTT histogram, see gw_health.c */
-	uint64_t pubsub_in;
-	uint64_t pubsub_out;
-	uint64_t gaps;
+	uint64_t gaps;            /* pub/sub gaps reported by the bus */
 	uint64_t direct_writes;   /* frames written whole by the fast path */
 	uint64_t partial_writes;  /* fast-path writes the socket took only part of */
 	uint64_t conns_refused[8]; /* by gw_peer_verdict_t, before any request */
@@ -60,7 +58,7 @@ typedef struct gw_node {
 	gw_registry_t *reg;
 	gw_admission_t *admission;
 	gw_presence_t *presence;
-	gw_cluster_t *cluster;  /* NULL when standalone */
+	gw_bus_t *bus;          /* to the other nodes (gw_bus.h); never NULL */
 	gw_health_t *health;
 	gw_peers_t *peers;      /* per-IP and handshake bookkeeping (gw_server) */
 	gw_tls_t *tls;          /* NULL unless --tls-cert: wss:// */
@@ -68,6 +66,7 @@ typedef struct gw_node {
 	uint64_t started_ms;    /* wall clock */
 	uint64_t next_conn;     /* connection id counter */
 	int draining;           /* shutting down: refuse new connections */
+	const struct gw_session_up *up; /* sessions' calls upward (gw_router) */
 	gw_list_t reap;         /* closing sessions awaiting detach (gw_router) */
 	struct event *reap_ev;
 	int port;               /* the port we listen on */

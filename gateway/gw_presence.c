@@ -2,72 +2,29 @@
  * gw_presence.c — presence events and queries (see gw_presence.h).
  */
 #include "gw_presence.h"
-#include "gw_cluster.h"
+#include "gw_auth.h"
+#include "gw_map.h"
 #include "gw_protocol.h"
-#include "gw_router.h"
 
 #include <string.h>
 
-/*
- * Every presence event frame is built here, so --presence-events is
- * honoured by construction: NULL when events are off.
- */
-static gw_buf_t *event_build(gw_node_t *node, int join, const char *lobby,
-			     const char *user, const char *conn, const char *reason)
+gw_buf_t *gw_presence_event(gw_node_t *node, gw_session_t *s, int join,
+			    const char *reason)
+{
+	char id[GW_CONN_ID_MAX];
+
+	if (!node->cfg->presence_events)
+		return NULL;
+	return gw_proto_presence_event(join, s->m.lobby->name, s->m.user->name,
+				       gw_session_id_str(s, id), reason);
+}
+
+gw_buf_t *gw_presence_lost(gw_node_t *node, const char *lobby, const char *user,
+			   const char *conn)
 {
 	if (!node->cfg->presence_events)
 		return NULL;
-	return gw_proto_presence_event(join, lobby, user, conn, reason);
-}
-
-/*
- * One presence frame per event: delivered to the local members, and the
- * same buffer published to the other nodes.
- */
-static gw_buf_t *event_frame(gw_node_t *node, gw_session_t *s, int join,
-			     const char *reason)
-{
-	char id[GW_CONN_ID_MAX];
-	gw_buf_t *b = event_build(node, join, s->m.lobby->name, s->m.user->name,
-				  gw_session_id_str(s, id), reason);
-
-	if (b)
-		gw_router_deliver_lobby(node, s->m.lobby, b, s->m.id);
-	return b;
-}
-
-void gw_presence_join(gw_node_t *node, gw_session_t *s)
-{
-	gw_buf_t *b = event_frame(node, s, 1, NULL);
-
-	if (node->cluster)
-		gw_cluster_presence_join(node->cluster, s, b);
-	gw_buf_unref(b);
-}
-
-void gw_presence_leave(gw_node_t *node, gw_session_t *s, const char *reason)
-{
-	gw_buf_t *b = event_frame(node, s, 0, reason);
-
-	if (node->cluster)
-		gw_cluster_presence_leave(node->cluster, s, b);
-	gw_buf_unref(b);
-}
-
-void gw_presence_node_lost(gw_node_t *node, const char *lobby, const char *user,
-			   const char *conn)
-{
-	gw_buf_t *b = event_build(node, 0, lobby, user, conn, "node_lost");
-	gw_lobby_t *l;
-
-	if (!b)
-		return;
-	l = gw_registry_lobby(node->reg, lobby, strlen(lobby));
-	if (l && l->count)
-		gw_router_deliver_lobby(node, l, b, 0);
-	if (node->cluster)
-		gw_cluster_publish_frame(node->cluster, lobby, b);
-	gw_buf_unref(b);
+	return gw_proto_presence_event(0, lobby, user, conn, "node_lost");
 }
 
 gw_buf_t *gw_presence_local_reply(gw_node_t *node, gw_lobby_t *l)
@@ -89,9 +46,44 @@ gw_buf_t *gw_presence_local_reply(gw_node_t *node, gw_lobby_t *l)
 	return gw_proto_presence_end(b, n);
 }
 
+void gw_presence_reply(gw_node_t *node, uint64_t conn_id, const char *lobby,
+		       const gw_bus_str_t *users, size_t n)
+{
+	gw_member_t *m = gw_registry_find(node->reg, conn_id);
+	gw_session_t *s = m ? GW_SESSION_OF(m) : NULL;
+	gw_buf_t *b;
+	gw_map_t *seen;
+	size_t i, k = 0;
+	char name[GW_AUTH_SUB_MAX + 1];
+
+	if (!s || s->state != GW_SS_OPEN)
+		return;
+	if (!users || !(seen = gw_map_create(n))) {
+		gw_session_send_owned(s, gw_presence_local_reply(node, s->m.lobby));
+		return;
+	}
+	/*
+	 * One entry per connection: list each user once, in O(n) through a
+	 * (keyed) set, since a lobby may hold many thousands.
+	 */
+	b = gw_proto_presence_begin(lobby);
+	for (i = 0; b && i < n; i++) {
+		if (users[i].len > GW_AUTH_SUB_MAX ||
+		    gw_map_get(seen, users[i].str, users[i].len) ||
+		    gw_map_put(seen, users[i].str, users[i].len, (void *)&users[i]))
+			continue;
+		memcpy(name, users[i].str, users[i].len);
+		name[users[i].len] = '\0';
+		b = gw_proto_presence_add(b, name, k == 0);
+		k++;
+	}
+	gw_map_free(seen);
+	gw_session_send_owned(s, gw_proto_presence_end(b, k));
+}
+
 void gw_presence_query(gw_node_t *node, gw_session_t *s)
 {
-	if (node->cluster && gw_cluster_presence_query(node->cluster, s) == GW_OK)
+	if (gw_bus_presence_query(node->bus, s) == GW_OK)
 		return;
 	gw_session_send_owned(s, gw_presence_local_reply(node, s->m.lobby));
 }

@@ -1,31 +1,37 @@
 /*
- * gw_presence.h — who is where, told to the lobby and to the cluster.
+ * gw_presence.h — who is where: the only builder of presence frames.
  *
- * Join and leave events go to the lobby's local members (unless
- * --presence-events=false) and, in cluster mode, to gw_cluster, which
- * writes presence to Redis and fans the events out to other nodes.
- * Presence queries are answered from the registry when standalone and from
- * Redis in a cluster.
+ * Join and leave events are built here (NULL with
+ * --presence-events=false, for every caller: the router's joins and
+ * leaves and the cluster's sweep of dead nodes alike); the router delivers
+ * them to the lobby's local members and hands the same buffer to the bus.
+ * Presence queries are answered by the bus when it can (Redis knows the
+ * whole cluster) and from this node's registry otherwise.
  */
 #ifndef GW_PRESENCE_H
 #define GW_PRESENCE_H
 
-#include "gw_session.h"
+#include "gw_bus.h"
 
-/* `s` has just joined its lobby. */
-void gw_presence_join(gw_node_t *node, gw_session_t *s);
-/* `s` is leaving its lobby (still linked) for `reason`. */
-void gw_presence_leave(gw_node_t *node, gw_session_t *s, const char *reason);
 /*
- * A connection of a dead node, swept from Redis by this node: its lobby
- * (here and on the other nodes) gets presence_leave with reason node_lost.
- * All strings borrowed.
+ * The presence_join (join 1) or presence_leave event for `s` (joined),
+ * with `reason` for a leave. A new reference, or NULL when presence events
+ * are off (or out of memory).
  */
-void gw_presence_node_lost(gw_node_t *node, const char *lobby, const char *user,
+gw_buf_t *gw_presence_event(gw_node_t *node, gw_session_t *s, int join,
+			    const char *reason);
+/* presence_leave for a connection of a dead node (reason node_lost). */
+gw_buf_t *gw_presence_lost(gw_node_t *node, const char *lobby, const char *user,
 			   const char *conn);
 /* Answers a {"type":"presence"} request from `s`. */
 void gw_presence_query(gw_node_t *node, gw_session_t *s);
-/* The local reply: the lobby's users here, each once. */
+/*
+ * The bus's answer for connection `conn_id` (looked up again; it may be
+ * gone): `users` one entry per connection, or NULL to answer locally.
+ */
+void gw_presence_reply(gw_node_t *node, uint64_t conn_id, const char *lobby,
+		       const gw_bus_str_t *users, size_t n);
+/* The local reply: the lobby's users here, each once. A new reference. */
 gw_buf_t *gw_presence_local_reply(gw_node_t *node, gw_lobby_t *l);
 
 #endif

@@ -129,7 +129,7 @@ static gw_user_t *user_get_or_add(gw_registry_t *r, const char *name,
 
 static void lobby_put(gw_registry_t *r, gw_lobby_t *l)
 {
-	if (l->count == 0 && !l->cluster) {
+	if (l->count == 0) {
 		gw_map_del(r->lobbies, l->name, l->name_len);
 		gw_free(l);
 	}
@@ -185,11 +185,6 @@ void gw_registry_leave(gw_registry_t *r, gw_member_t *m)
 	m->user = NULL;
 	lobby_put(r, l);
 	user_put(r, u);
-}
-
-void gw_registry_lobby_release(gw_registry_t *r, gw_lobby_t *l)
-{
-	lobby_put(r, l);
 }
 
 size_t gw_registry_conns(const gw_registry_t *r)

@@ -20,8 +20,6 @@ typedef struct gw_lobby {
 	gw_list_t members;  /* gw_member_t.lobby_link */
 	uint32_t count;     /* connections */
 	uint32_t name_len;
-	uint64_t seq;       /* per-lobby broadcast sequence (cluster fan-out) */
-	void *cluster;      /* owned by gw_cluster: subscription state */
 	char name[];
 } gw_lobby_t;
 
@@ -59,11 +57,6 @@ int gw_registry_join(gw_registry_t *r, gw_member_t *m, const char *user,
 		     size_t user_len, const char *lobby, size_t lobby_len);
 /* Leaves the lobby; no-op if not joined. */
 void gw_registry_leave(gw_registry_t *r, gw_member_t *m);
-/*
- * An empty lobby stays while gw_cluster holds state on it (l->cluster
- * non-NULL); gw_cluster clears l->cluster and calls this to let it go.
- */
-void gw_registry_lobby_release(gw_registry_t *r, gw_lobby_t *l);
 
 gw_lobby_t *gw_registry_lobby(const gw_registry_t *r, const char *name,
 			      size_t len);

@@ -11,7 +11,7 @@
 #include "gw_router.h"
 #include "gw_admission.h"
 #include "gw_alloc.h"
-#include "gw_cluster.h"
+#include "gw_bus.h"
 #include "gw_health.h"
 #include "gw_log.h"
 #include "gw_presence.h"
@@ -22,6 +22,31 @@
 #include <string.h>
 
 static void detach_now(gw_session_t *s);
+
+/*
+ * Presence events: one frame (built by gw_presence, NULL with
+ * --presence-events=false) delivered to the local members, and the same
+ * buffer handed to the bus for the other nodes.
+ */
+static void tell_joined(gw_node_t *node, gw_session_t *s)
+{
+	gw_buf_t *b = gw_presence_event(node, s, 1, NULL);
+
+	if (b)
+		gw_router_deliver_lobby(node, s->m.lobby, b, s->m.id);
+	gw_bus_lobby_joined(node->bus, s, b);
+	gw_buf_unref(b);
+}
+
+static void tell_left(gw_node_t *node, gw_session_t *s, const char *reason)
+{
+	gw_buf_t *b = gw_presence_event(node, s, 0, reason);
+
+	if (b)
+		gw_router_deliver_lobby(node, s->m.lobby, b, s->m.id);
+	gw_bus_lobby_left(node->bus, s, b);
+	gw_buf_unref(b);
+}
 
 static void reap_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -36,8 +61,17 @@ static void reap_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* The session layer's calls upward (gw_session_up_t). */
+static const gw_session_up_t session_up = {
+	.message = gw_router_on_message,
+	.binary = gw_router_on_binary,
+	.closing = gw_router_detach,
+	.closed = gw_router_forget,
+};
+
 int gw_router_init(gw_node_t *node)
 {
+	node->up = &session_up;
 	gw_list_init(&node->reap);
 	node->reap_ev = event_new(node->base, -1, 0, reap_cb, node);
 	return node->reap_ev ? GW_OK : GW_ENOMEM;
@@ -98,8 +132,8 @@ static void detach_now(gw_session_t *s)
 		gw_admit_req_t req;
 
 		gw_health_stop(node->health, s);
-		gw_presence_leave(node, s, why == GW_CLOSE_NORMAL ? "closed"
-								  : gw_close_reason(why));
+		tell_left(node, s, why == GW_CLOSE_NORMAL ? "closed"
+							  : gw_close_reason(why));
 		log_conn(GW_LOG_INFO, "disconnect", s, gw_close_name(why));
 		req = req_of(s);
 		if (s->admitted)
@@ -193,7 +227,7 @@ static void admitted(gw_node_t *node, uint64_t conn_id, gw_admit_t verdict)
 						  cfg->node_id, cfg->heartbeat_interval,
 						  cfg->max_message_size));
 	log_conn(GW_LOG_INFO, "connect", s, NULL);
-	gw_presence_join(node, s);
+	tell_joined(node, s);
 }
 
 void gw_router_admit(gw_session_t *s)
@@ -291,28 +325,51 @@ static void on_broadcast(gw_session_t *s, const gw_client_msg_t *msg)
 	}
 	node->stats.broadcasts++;
 	/* Publish first: other nodes' receivers should not wait for our walk. */
-	if (node->cluster)
-		gw_cluster_publish_lobby(node->cluster, s->m.lobby, b);
+	gw_bus_publish(node->bus, s->m.lobby->name, b);
 	gw_router_deliver_lobby(node, s->m.lobby, b, msg->echo ? 0 : s->m.id);
 	gw_buf_unref(b);
+}
+
+/* A direct message's sender, until the bus has looked the receiver up. */
+typedef struct {
+	gw_node_t *node;
+	uint64_t from;
+	size_t here;  /* delivered on this node */
+} direct_t;
+
+static void direct_sent(void *ud, int status, size_t remote)
+{
+	direct_t *d = ud;
+	gw_member_t *m = gw_registry_find(d->node->reg, d->from);
+
+	if (m && !d->here && !remote)
+		gw_session_error(GW_SESSION_OF(m), status ? "unavailable" : "user_offline",
+				 status ? "the cluster could not be asked"
+					: "no such user is connected", 0);
+	gw_free(d);
 }
 
 static void on_direct(gw_session_t *s, const gw_client_msg_t *msg)
 {
 	gw_node_t *node = s->node;
 	gw_buf_t *b = gw_proto_direct(s->m.user->name, msg->data, msg->data_len);
-	size_t n;
+	direct_t *d = gw_calloc(1, sizeof(*d));
 
-	if (!b) {
+	if (!b || !d) {
+		gw_buf_unref(b);
+		gw_free(d);
 		gw_session_error(s, "internal", "out of memory", 0);
 		return;
 	}
 	node->stats.directs++;
-	n = gw_router_deliver_user(node, msg->to, msg->to_len, b);
-	if (node->cluster)
-		gw_cluster_send_user(node->cluster, s, msg->to, msg->to_len, b, n);
-	else if (!n)
-		gw_session_error(s, "user_offline", "no such user is connected", 0);
+	*d = (direct_t){ node, s->m.id, 0 };
+	d->here = gw_router_deliver_user(node, msg->to, msg->to_len, b);
+	if (gw_bus_send_user(node->bus, msg->to, msg->to_len, NULL, b, NULL,
+			     direct_sent, d) != GW_OK) {
+		if (!d->here)
+			gw_session_error(s, "unavailable", "the cluster could not be asked", 0);
+		gw_free(d);
+	}
 	gw_buf_unref(b);
 }
 
@@ -331,6 +388,7 @@ void gw_router_on_message(gw_session_t *s, const char *in, size_t len)
 	const gw_config_t *cfg = node->cfg;
 	gw_client_msg_t msg;
 	const char *code;
+	int rc;
 
 	if (s->state != GW_SS_OPEN)
 		return; /* before the welcome or while closing: dropped */
@@ -370,10 +428,11 @@ void gw_router_on_message(gw_session_t *s, const char *in, size_t len)
 		break;
 	case GW_MSG_UNKNOWN:
 		/* In a cluster, backends consume these from the inbound stream. */
-		if (node->cluster && cfg->inbound_maxlen > 0)
-			gw_cluster_inbound(node->cluster, s, msg.type_name, in, len);
-		else
+		rc = gw_bus_inbound(node->bus, s, msg.type_name, in, len);
+		if (rc == GW_ENOENT)
 			gw_session_error(s, "unknown_type", "unknown message type", 1);
+		else if (rc)
+			gw_session_error(s, "unavailable", "the cluster could not be asked", 0);
 		break;
 	}
 	gw_client_msg_clear(&msg);
@@ -386,4 +445,126 @@ void gw_router_on_binary(gw_session_t *s)
 	s->node->stats.messages_in++;
 	gw_session_error(s, "binary_not_supported",
 			 "binary frames are not supported", 1);
+}
+
+/* --- the sink: what other nodes publish ------------------------------------ */
+
+static size_t sink_deliver_lobby(void *ud, const char *lobby, size_t len,
+				 gw_buf_t *frame, uint64_t exclude)
+{
+	gw_node_t *node = ud;
+	gw_lobby_t *l = gw_registry_lobby(node->reg, lobby, len);
+
+	return l && l->count ? gw_router_deliver_lobby(node, l, frame, exclude) : 0;
+}
+
+typedef struct {
+	gw_node_t *node;
+	gw_buf_t *b;
+	size_t n;
+} everyone_t;
+
+static int deliver_one_lobby(gw_lobby_t *l, void *ud)
+{
+	everyone_t *ev = ud;
+
+	if (l->count)
+		ev->n += gw_router_deliver_lobby(ev->node, l, ev->b, 0);
+	return 0;
+}
+
+static size_t sink_deliver_all(void *ud, gw_buf_t *frame)
+{
+	everyone_t ev = { ud, frame, 0 };
+
+	gw_registry_each_lobby(ev.node->reg, deliver_one_lobby, &ev);
+	return ev.n;
+}
+
+static size_t sink_deliver_user(void *ud, const char *user, size_t len,
+				gw_buf_t *frame)
+{
+	return gw_router_deliver_user(ud, user, len, frame);
+}
+
+static size_t sink_kick(void *ud, const char *user, size_t len, uint64_t conn_id,
+			const char *reason)
+{
+	return gw_router_kick(ud, user, len, conn_id,
+			      reason && strcmp(reason, "replaced") == 0
+				      ? GW_CLOSE_REPLACED : GW_CLOSE_KICKED);
+}
+
+/* The one place gap frames are built. */
+static void sink_gap(void *ud, const char *lobby, size_t len, uint64_t missed)
+{
+	gw_node_t *node = ud;
+	gw_lobby_t *l = gw_registry_lobby(node->reg, lobby, len);
+	gw_buf_t *b;
+
+	node->stats.gaps++;
+	GW_LOG(GW_LOG_WARN, "pubsub_gap", GW_S("lobby", lobby), GW_I("missed", missed));
+	if (!l || !l->count || !(b = gw_proto_gap(l->name, missed)))
+		return;
+	gw_router_deliver_lobby(node, l, b, 0);
+	gw_buf_unref(b);
+}
+
+static gw_buf_t *sink_member_lost(void *ud, const char *lobby, const char *user,
+				  const char *conn)
+{
+	gw_node_t *node = ud;
+	gw_buf_t *b = gw_presence_lost(node, lobby, user, conn);
+
+	if (b)
+		sink_deliver_lobby(node, lobby, strlen(lobby), b, 0);
+	return b;
+}
+
+static void sink_presence_reply(void *ud, uint64_t conn_id, const char *lobby,
+				const gw_bus_str_t *users, size_t n)
+{
+	gw_presence_reply(ud, conn_id, lobby, users, n);
+}
+
+typedef struct {
+	int (*fn)(void *fud, uint64_t id, const char *user, const char *lobby,
+		  uint64_t since_ms);
+	void *fud;
+} each_conn_t;
+
+static int each_conn_one(gw_member_t *m, void *ud)
+{
+	each_conn_t *e = ud;
+	gw_session_t *s = GW_SESSION_OF(m);
+
+	if (!m->lobby || s->state != GW_SS_OPEN)
+		return 0;
+	return e->fn(e->fud, m->id, m->user->name, m->lobby->name, s->since_ms);
+}
+
+static int sink_each_conn(void *ud,
+			  int (*fn)(void *fud, uint64_t id, const char *user,
+				    const char *lobby, uint64_t since_ms),
+			  void *fud)
+{
+	gw_node_t *node = ud;
+	each_conn_t e = { fn, fud };
+
+	return gw_registry_each_member(node->reg, each_conn_one, &e);
+}
+
+void gw_router_sink(gw_node_t *node, gw_bus_sink_t *out)
+{
+	*out = (gw_bus_sink_t){
+		.ud = node,
+		.deliver_lobby = sink_deliver_lobby,
+		.deliver_all = sink_deliver_all,
+		.deliver_user = sink_deliver_user,
+		.kick = sink_kick,
+		.gap = sink_gap,
+		.member_lost = sink_member_lost,
+		.presence_reply = sink_presence_reply,
+		.each_conn = sink_each_conn,
+	};
 }

@@ -1,16 +1,18 @@
 /*
  * gw_router.h — what happens to a connection and its messages.
  *
- * The router decides; gw_session writes; gw_cluster talks to Redis. It
- * admits upgraded connections, turns client frames into broadcasts, direct
- * messages and presence replies, delivers locally (one encoded buffer
- * shared by every receiver), and hands the rest to the cluster when there
- * is one.
+ * The router decides; gw_session writes; the bus (gw_bus.h) carries what
+ * other nodes must hear. It admits upgraded connections, turns client
+ * frames into broadcasts, direct messages and presence replies, delivers
+ * locally (one encoded buffer shared by every receiver), and hands the
+ * same buffer to the bus. What other nodes send comes back through the
+ * sink it builds (gw_router_sink).
  */
 #ifndef GW_ROUTER_H
 #define GW_ROUTER_H
 
 #include "gw_buf.h"
+#include "gw_bus.h"
 #include "gw_session.h"
 
 int gw_router_init(gw_node_t *node);
@@ -32,7 +34,13 @@ void gw_router_detach(gw_session_t *s, gw_close_t why);
 void gw_router_forget(gw_session_t *s);
 
 /*
- * Local delivery, also used by gw_cluster for what other nodes publish.
+ * The core's side of the bus: what other nodes publish, delivered here.
+ * `node` is borrowed for the sink's lifetime.
+ */
+void gw_router_sink(gw_node_t *node, gw_bus_sink_t *out);
+
+/*
+ * Local delivery, also used by the sink and the admin API.
  * `b` stays the caller's. Returns the number of sessions it was queued to.
  */
 size_t gw_router_deliver_lobby(gw_node_t *node, gw_lobby_t *l, gw_buf_t *b,

@@ -5,7 +5,6 @@
 #include "gw_alloc.h"
 #include "gw_log.h"
 #include "gw_protocol.h"
-#include "gw_router.h"
 
 #include <errno.h>
 #include <libwebsockets.h>
@@ -296,7 +295,7 @@ void gw_session_close(gw_session_t *s, gw_close_t why)
 		s->node->stats.rejected[why]++;
 	s->state = GW_SS_CLOSING;
 	s->close = (uint8_t)why;
-	gw_router_detach(s, why);
+	s->node->up->closing(s, why);
 	/*
 	 * Frames already queued (an error explaining the close, say) go out
 	 * before the close frame — except for a slow consumer, whose queue is
@@ -419,10 +418,10 @@ void gw_session_on_receive(gw_session_t *s, const void *in, size_t len)
 			return;
 		}
 		if (lws_frame_is_binary(s->wsi)) {
-			gw_router_on_binary(s);
+			s->node->up->binary(s);
 			return;
 		}
-		gw_router_on_message(s, in, len);
+		s->node->up->message(s, in, len);
 		return;
 	}
 	if (!s->rx) {
@@ -445,14 +444,14 @@ void gw_session_on_receive(gw_session_t *s, const void *in, size_t len)
 	if (lws_frame_is_binary(s->wsi)) {
 		gw_buf_unref(s->rx);
 		s->rx = NULL;
-		gw_router_on_binary(s);
+		s->node->up->binary(s);
 		return;
 	}
 	{
 		gw_buf_t *msg = s->rx;
 
 		s->rx = NULL;
-		gw_router_on_message(s, (const char *)gw_buf_data(msg), msg->len);
+		s->node->up->message(s, (const char *)gw_buf_data(msg), msg->len);
 		gw_buf_unref(msg);
 	}
 }
@@ -466,7 +465,7 @@ void gw_session_on_closed(gw_session_t *s)
 		s->state = GW_SS_CLOSING;
 		s->close = GW_CLOSE_NORMAL;
 	}
-	gw_router_forget(s);
+	s->node->up->closed(s);
 	queue_clear(s);
 	gw_free(s->q);
 	s->q = NULL;

@@ -138,11 +138,26 @@ void gw_session_error(gw_session_t *s, const char *code, const char *msg,
 		      int abuse);
 
 /*
- * Requests a close with `why`. Idempotent: the first reason wins. Leaves
- * the lobby (through the router, which tells presence and admission), drops
- * queued frames and schedules the close frame.
+ * Requests a close with `why`. Idempotent: the first reason wins. Asks the
+ * layer above (node->up->closing: the router) to detach the session from
+ * its lobby at its next safe point, drops queued frames and schedules the
+ * close frame.
  */
 void gw_session_close(gw_session_t *s, gw_close_t why);
+
+/*
+ * What a session tells the layer above it, through node->up (gw_router
+ * fills it at init), so that this layer includes nothing above it: a
+ * complete text or binary message arrived; a close was requested (detach
+ * at a safe point); the connection is gone (CLOSED: detach now if still
+ * pending). `s` is borrowed for the call; `in` too.
+ */
+typedef struct gw_session_up {
+	void (*message)(gw_session_t *s, const char *in, size_t len);
+	void (*binary)(gw_session_t *s);
+	void (*closing)(gw_session_t *s, gw_close_t why);
+	void (*closed)(gw_session_t *s);
+} gw_session_up_t;
 
 /* lws glue, called by gw_server's protocol callback. */
 int gw_session_on_writeable(gw_session_t *s);

@@ -14,6 +14,7 @@
 #include "gw_alloc.h"
 #include "gw_auth.h"
 #include "gw_build.h"
+#include "gw_bus.h"
 #include "gw_cluster.h"
 #include "gw_config.h"
 #include "gw_health.h"
@@ -131,8 +132,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	d->node.draining = 1;
 	d->drain_deadline = gw_now_ms() +
 			    (uint64_t)d->node.cfg->shutdown_timeout * 1000;
-	if (d->node.cluster)
-		gw_cluster_shutdown(d->node.cluster);
+	gw_bus_shutdown(d->node.bus);
 	gw_router_close_all(&d->node, GW_CLOSE_GOING_AWAY);
 	d->drain_timer = event_new(d->node.base, -1, EV_PERSIST, drain_tick, d);
 	if (!d->drain_timer || event_add(d->drain_timer, &tv))
@@ -206,15 +206,22 @@ static int start(daemon_t *d, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory at start-up");
 		return GW_ENOMEM;
 	}
+	/* The one place that chooses: standalone, or the Redis bus and admission. */
 	if (cfg->redis_url && *cfg->redis_url) {
-		node->cluster = gw_cluster_create(node, err, errlen);
-		if (!node->cluster)
+		gw_bus_sink_t sink;
+		gw_cluster_t *c;
+
+		gw_router_sink(node, &sink);
+		c = gw_cluster_create(node, &sink, err, errlen);
+		if (!c)
 			return GW_EINVAL;
-		node->admission = gw_cluster_admission(node->cluster);
+		node->bus = gw_cluster_bus(c); /* owns c from here on */
+		node->admission = node->bus ? gw_cluster_admission(c) : NULL;
 	} else {
+		node->bus = gw_bus_local();
 		node->admission = gw_admission_local(node);
 	}
-	if (!node->admission) {
+	if (!node->bus || !node->admission) {
 		snprintf(err, errlen, "out of memory at start-up");
 		return GW_ENOMEM;
 	}
@@ -244,8 +251,8 @@ static void cleanup(daemon_t *d)
 	gw_server_stop(node);
 	gw_router_shutdown(node);
 	gw_admission_free(node->admission);
-	/* The cluster first: its pending callbacks may still answer admin requests. */
-	gw_cluster_free(node->cluster);
+	/* The bus first: its pending callbacks may still answer admin requests. */
+	gw_bus_free(node->bus);
 	gw_admin_free(d->admin);
 	gw_registry_free(node->reg);
 	gw_auth_free(node->auth);
@@ -303,7 +310,7 @@ int main(int argc, char **argv)
 	}
 	GW_LOG(GW_LOG_INFO, "listening", GW_S("node", cfg.node_id),
 	       GW_S("listen", cfg.listen), GW_S("scheme", d.node.tls ? "wss" : "ws"),
-	       GW_S("mode", d.node.cluster ? "cluster" : "standalone"),
+	       GW_S("mode", gw_bus_kind(d.node.bus)),
 	       GW_S("admission", gw_admission_name(d.node.admission)),
 	       GW_S("user_policy", gw_user_policy_name(cfg.user_policy)));
 	event_base_dispatch(d.node.base);

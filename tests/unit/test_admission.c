@@ -179,21 +179,6 @@ static void test_unjoined_do_not_count(void **state)
 		gw_registry_remove(f->node.reg, &pending[i]);
 }
 
-/* A lobby pinned by the cluster but empty counts as empty. */
-static void test_pinned_empty_lobby(void **state)
-{
-	fx_t *f = *state;
-	gw_member_t *m;
-	int sub;
-
-	f->cfg.max_per_lobby = 1;
-	m = connect_(f, "a", "chess");
-	m->lobby->cluster = &sub;
-	gw_registry_leave(f->node.reg, m);
-	assert_int_equal(check(f, "b", "chess"), GW_ADMIT_OK);
-	gw_registry_lobby(f->node.reg, "chess", 5)->cluster = NULL;
-}
-
 /* --- user policies -------------------------------------------------------- */
 
 static void test_policy_reject(void **state)
@@ -447,7 +432,6 @@ int main(void)
 		T(test_lobby_cap),
 		T(test_caps_of_one),
 		T(test_unjoined_do_not_count),
-		T(test_pinned_empty_lobby),
 		T(test_policy_reject),
 		T(test_policy_multi),
 		T(test_policy_multi_limit_one),

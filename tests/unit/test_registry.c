@@ -101,7 +101,8 @@ static size_t distinct(conn_t *cs, size_t n, int field)
 
 /*
  * The registry agrees with the model in `cs` (every conn the test has),
- * plus `pinned` extra lobbies kept alive by l->cluster.
+ * plus `pinned` extra lobbies (none since the registry holds no cluster
+ * state: the parameter stays for the model's sake).
  */
 static void check_consistent(gw_registry_t *r, conn_t *cs, size_t n, size_t pinned)
 {
@@ -249,8 +250,6 @@ static void test_join_creates_lobby_and_user(void **state)
 	assert_non_null(u);
 	assert_int_equal(l->count, 1);
 	assert_int_equal(u->count, 1);
-	assert_null(l->cluster);
-	assert_int_equal(l->seq, 0);
 	assert_ptr_equal(c.m.lobby, l);
 	assert_ptr_equal(c.m.user, u);
 	assert_ptr_equal(GW_MEMBER_OF(l->members.next, lobby_link), &c.m);
@@ -436,78 +435,6 @@ static void test_many(void **state)
 	free(cs);
 }
 
-/* --- cluster pinning ------------------------------------------------------ */
-
-static void test_cluster_pinned_lobby(void **state)
-{
-	gw_registry_t *r = gw_registry_create();
-	int sub; /* stands for gw_cluster's subscription state */
-	conn_t cs[2];
-	gw_lobby_t *l;
-
-	(void)state;
-	conn_init(&cs[0], 1);
-	conn_init(&cs[1], 2);
-	add(r, &cs[0]);
-	add(r, &cs[1]);
-	assert_int_equal(join(r, &cs[0], "alice", "chess"), GW_OK);
-	l = lobby(r, "chess");
-	l->cluster = &sub;
-	l->seq = 41;
-
-	/* Empty but pinned: it stays, with its state. */
-	leave(r, &cs[0]);
-	assert_ptr_equal(lobby(r, "chess"), l);
-	assert_int_equal(l->count, 0);
-	assert_true(gw_list_empty(&l->members));
-	assert_null(user(r, "alice")); /* users are not pinned */
-	check_consistent(r, cs, 2, 1);
-
-	/* Releasing while still pinned does nothing. */
-	gw_registry_lobby_release(r, l);
-	assert_ptr_equal(lobby(r, "chess"), l);
-
-	/* Joining again reuses the same lobby object. */
-	assert_int_equal(join(r, &cs[1], "bob", "chess"), GW_OK);
-	assert_ptr_equal(cs[1].m.lobby, l);
-	assert_int_equal(l->seq, 41);
-	check_consistent(r, cs, 2, 0);
-
-	/* Unpinned but not empty: release keeps it. */
-	l->cluster = NULL;
-	gw_registry_lobby_release(r, l);
-	assert_ptr_equal(lobby(r, "chess"), l);
-	check_consistent(r, cs, 2, 0);
-
-	/* Pinned again, emptied, then unpinned and released: gone. */
-	l->cluster = &sub;
-	leave(r, &cs[1]);
-	assert_ptr_equal(lobby(r, "chess"), l);
-	assert_int_equal(gw_registry_lobbies(r), 1);
-	l->cluster = NULL;
-	gw_registry_lobby_release(r, l);
-	assert_null(lobby(r, "chess"));
-	assert_int_equal(gw_registry_lobbies(r), 0);
-	check_consistent(r, cs, 2, 0);
-	gw_registry_free(r);
-}
-
-/* A pinned, empty lobby still present at free time is freed (LSan). */
-static void test_free_with_pinned_lobby(void **state)
-{
-	gw_registry_t *r = gw_registry_create();
-	int sub;
-	conn_t c;
-
-	(void)state;
-	conn_init(&c, 1);
-	add(r, &c);
-	assert_int_equal(join(r, &c, "alice", "chess"), GW_OK);
-	lobby(r, "chess")->cluster = &sub;
-	leave(r, &c);
-	gw_registry_free(r);
-}
-
 /* --- walks ---------------------------------------------------------------- */
 
 typedef struct {
@@ -542,7 +469,6 @@ static void test_walks(void **state)
 	conn_t cs[8];
 	walk_t w;
 	size_t i;
-	int sub;
 
 	(void)state;
 	for (i = 0; i < 8; i++) {
@@ -555,16 +481,11 @@ static void test_walks(void **state)
 		snprintf(l, sizeof(l), "l%zu", i % 5);
 		assert_int_equal(join(r, &cs[i], "u", l), GW_OK);
 	}
-	/* A pinned empty lobby is still a lobby to walk. */
-	assert_int_equal(join(r, &cs[7], "v", "l6"), GW_OK);
-	lobby(r, "l6")->cluster = &sub;
-	leave(r, &cs[7]);
-
 	memset(&w, 0, sizeof(w));
 	assert_int_equal(gw_registry_each_lobby(r, visit_lobby, &w), 0);
-	assert_int_equal(w.visits, 6);
+	assert_int_equal(w.visits, 5);
 	for (i = 0; i < 8; i++)
-		assert_int_equal(w.seen[i], i < 5 || i == 6 ? 1 : 0);
+		assert_int_equal(w.seen[i], i < 5 ? 1 : 0);
 
 	memset(&w, 0, sizeof(w));
 	assert_int_equal(gw_registry_each_member(r, visit_member, &w), 0);
@@ -584,8 +505,6 @@ static void test_walks(void **state)
 	assert_int_equal(gw_registry_each_lobby(r, visit_lobby, &w), -2);
 	assert_int_equal(w.visits, 1);
 
-	lobby(r, "l6")->cluster = NULL;
-	gw_registry_lobby_release(r, lobby(r, "l6"));
 	gw_registry_free(r);
 }
 
@@ -638,7 +557,6 @@ static void test_join_alloc_failure(void **state)
 {
 	gw_registry_t *r = gw_registry_create();
 	conn_t cs[5];
-	int sub;
 
 	(void)state;
 	for (int i = 0; i < 5; i++) {
@@ -653,14 +571,8 @@ static void test_join_alloc_failure(void **state)
 	join_under_failure(r, cs, 5, 0, 0, &cs[2], "alice", "go");
 	/* Existing both. */
 	join_under_failure(r, cs, 5, 0, 0, &cs[3], "bob", "go");
-	/* A pinned, empty lobby survives a failed join into it. */
-	lobby(r, "go")->cluster = &sub;
-	leave(r, &cs[2]);
-	leave(r, &cs[3]);
-	check_consistent(r, cs, 5, 1);
-	join_under_failure(r, cs, 5, 1, 0, &cs[4], "carol", "go");
-	assert_ptr_equal(lobby(r, "go")->cluster, &sub);
-	lobby(r, "go")->cluster = NULL;
+	/* An existing lobby survives a failed join into it. */
+	join_under_failure(r, cs, 5, 0, 0, &cs[4], "carol", "go");
 	gw_registry_free(r);
 }
 
@@ -726,8 +638,6 @@ int main(void)
 		cmocka_unit_test(test_remove_joined),
 		cmocka_unit_test(test_multi_conns_across_lobbies),
 		cmocka_unit_test(test_many),
-		cmocka_unit_test(test_cluster_pinned_lobby),
-		cmocka_unit_test(test_free_with_pinned_lobby),
 		cmocka_unit_test(test_walks),
 		cmocka_unit_test(test_marks),
 		cmocka_unit_test(test_join_alloc_failure),
