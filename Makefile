@@ -29,7 +29,16 @@ ifeq ($(SAN),1)
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 endif
 CFLAGS   += -std=gnu11 $(OPT) $(WARN) $(SANFLAGS) -D_GNU_SOURCE -MMD -MP \
-            -Icommon -Igateway -I$(BUILD)/gen
+            -Icommon -I$(BUILD)/gen
+
+# The daemon's folders, and what each may include: the layering is the
+# include path, so a core file that reached for the cluster (or net for
+# admin) would not compile. core <- net, cluster <- admin <- main.
+INC_core    := -Igateway/core
+INC_net     := -Igateway/core -Igateway/net
+INC_cluster := -Igateway/core -Igateway/cluster
+INC_admin   := -Igateway/core -Igateway/net -Igateway/admin
+INC_all     := -Igateway -Igateway/core -Igateway/net -Igateway/cluster -Igateway/admin
 LDFLAGS  += $(SANFLAGS)
 
 # Resolved lazily, after the deps stamp exists.
@@ -38,8 +47,8 @@ DEP_LIBS   = $(shell $(PKG_CONFIG) --libs libwebsockets_static 2>/dev/null || ec
              $(shell $(PKG_CONFIG) --libs $(PKGS)) -lpthread -ldl -lm
 
 COMMON_SRC  := $(wildcard common/*.c)
-GATEWAY_SRC := $(filter-out gateway/main.c,$(wildcard gateway/*.c))
-LUA_SRC     := $(wildcard gateway/lua/*.lua)
+GATEWAY_SRC := $(filter-out gateway/main.c,$(wildcard gateway/*.c gateway/*/*.c))
+LUA_SRC     := $(wildcard gateway/cluster/lua/*.lua)
 STATIC_SRC  := $(wildcard dashboard/*.html dashboard/*.js dashboard/*.css dashboard/*.svg) \
                $(wildcard clients/js/gateway.js clients/js/gateway.d.ts)
 TOOLS       := $(patsubst tools/%.c,$(BUILD)/bin/%,$(filter-out tools/gwbench_%.c,$(wildcard tools/*.c)))
@@ -62,9 +71,16 @@ $(DEPS_STAMP): deploy/install-deps.sh deploy/build-lws.sh deploy/lws-fetch.sh $(
 	@mkdir -p $(@D) && touch $@
 
 # --- objects -------------------------------------------------------------
+INC = $(INC_all)
+$(BUILD)/obj/gateway/core/%.o: INC = $(INC_core)
+$(BUILD)/obj/gateway/net/%.o: INC = $(INC_net)
+$(BUILD)/obj/gateway/cluster/%.o: INC = $(INC_cluster)
+$(BUILD)/obj/gateway/admin/%.o: INC = $(INC_admin)
+$(BUILD)/obj/common/%.o: INC =
+
 $(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(DEP_CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS) $(INC) $(DEP_CFLAGS) -c $< -o $@
 
 $(BUILD)/libgwcommon.a: $(COMMON_OBJ)
 	@rm -f $@; ar rcs $@ $^

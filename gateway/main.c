@@ -297,6 +297,7 @@ int main(int argc, char **argv)
 		return rc;
 	}
 	d.node.cfg = &cfg;
+	d.node.listen_share = gw_workers_count(&cfg) > 1;
 	GW_LOG(GW_LOG_INFO, "build", GW_S("version", gw_build_version()),
 	       GW_S("commit", gw_build_commit()), GW_S("lws", gw_build_lws()),
 	       GW_S("lws_running", lws_get_library_version()));

@@ -427,6 +427,7 @@ class Endpoint(gwtest.Gateway):
         self.node_id = name
         self.proc = None
         self.opts = {}
+        self.ssl = None
 
 
 # --------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The direct-write fast path (gateway/gw_session.c, write_direct).
+"""The direct-write fast path (gateway/core/gw_session.c, write_direct).
 
 A frame for a session with nothing queued goes straight to the socket; a
 short write hands the rest to lws, which must send it before anything else

@@ -1,5 +1,5 @@
 /*
- * test_admission.c — unit tests for gateway/gw_admission.c: the local
+ * test_admission.c — unit tests for gateway/core/gw_admission.c: the local
  * admission decision (node, cluster and lobby caps; the reject, multi and
  * replace user policies) and the seam's plumbing.
  *

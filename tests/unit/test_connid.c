@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "gw_session.h"
+#include "gw_connid.h"
 
 #include <string.h>
 

@@ -1,5 +1,5 @@
 /*
- * test_registry.c — unit tests for gateway/gw_registry.c: connection ids,
+ * test_registry.c — unit tests for gateway/core/gw_registry.c: connection ids,
  * lobbies and users, their counts and lifetimes, walks, and allocation
  * failure during a join.
  *

@@ -1,5 +1,5 @@
 /*
- * test_reply.c — unit tests for gateway/gw_reply.c: the shapes of the Redis
+ * test_reply.c — unit tests for gateway/cluster/gw_reply.c: the shapes of the Redis
  * replies the cluster acts on, read from hand-built replies.
  *
  * Replies are made the way the node gets them: RESP text fed to hiredis's
@@ -222,104 +222,6 @@ static void test_conn_ids(void **state)
 /* --- presence --------------------------------------------------------------- */
 
 /* The reply's "users" and "count", checked against `want` (NULL-ended). */
-static void expect_presence(gw_buf_t *b, const char *lobby, const char *const *want)
-{
-	json_error_t err;
-	json_t *doc = json_loadb((const char *)gw_buf_data(b), b->len, 0, &err);
-	json_t *users;
-	size_t i, n = 0;
-
-	assert_non_null(doc);
-	assert_string_equal(json_string_value(json_object_get(doc, "type")), "presence");
-	assert_string_equal(json_string_value(json_object_get(doc, "lobby")), lobby);
-	users = json_object_get(doc, "users");
-	while (want[n])
-		n++;
-	assert_int_equal(json_array_size(users), n);
-	assert_int_equal(json_integer_value(json_object_get(doc, "count")), n);
-	for (i = 0; i < n; i++)
-		assert_string_equal(json_string_value(json_array_get(users, i)), want[i]);
-	json_decref(doc);
-}
-
-static void test_presence_each_user_once(void **state)
-{
-	static const char *const want[] = { "alice", "bob", "carol", NULL };
-	static const char *const none[] = { NULL };
-	redisReply *r = strs("alice", "bob", "alice", "carol", "bob", "alice", NULL);
-	gw_buf_t *b;
-
-	(void)state;
-	assert_int_equal(gw_reply_presence(r, "chess", &b), GW_OK);
-	expect_presence(b, "chess", want);
-	gw_buf_unref(b);
-	freeReplyObject(r);
-
-	r = resp("*0\r\n");
-	assert_int_equal(gw_reply_presence(r, "chess", &b), GW_OK);
-	expect_presence(b, "chess", none);
-	gw_buf_unref(b);
-	freeReplyObject(r);
-}
-
-/* Many connections of many users: every user once (the set, not a rescan). */
-static void test_presence_large(void **state)
-{
-	enum { USERS = 20000, CONNS = 3 };
-	redisReply *r = calloc(1, sizeof(*r));
-	json_t *doc;
-	gw_buf_t *b;
-	size_t i;
-
-	(void)state;
-	assert_non_null(r);
-	r->type = REDIS_REPLY_ARRAY;
-	r->elements = USERS * CONNS;
-	r->element = calloc(r->elements, sizeof(*r->element));
-	assert_non_null(r->element);
-	for (i = 0; i < r->elements; i++) {
-		redisReply *e = calloc(1, sizeof(*e));
-
-		assert_non_null(e);
-		e->type = REDIS_REPLY_STRING;
-		e->str = malloc(16);
-		assert_non_null(e->str);
-		e->len = (size_t)snprintf(e->str, 16, "u%zu", i % USERS);
-		r->element[i] = e;
-	}
-	assert_int_equal(gw_reply_presence(r, "big", &b), GW_OK);
-	doc = json_loadb((const char *)gw_buf_data(b), b->len, 0, NULL);
-	assert_non_null(doc);
-	assert_int_equal(json_integer_value(json_object_get(doc, "count")), USERS);
-	assert_int_equal(json_array_size(json_object_get(doc, "users")), USERS);
-	assert_string_equal(json_string_value(json_array_get(json_object_get(doc, "users"),
-							     USERS - 1)), "u19999");
-	json_decref(doc);
-	gw_buf_unref(b);
-	freeReplyObject(r);
-}
-
-static void test_presence_malformed(void **state)
-{
-	const char *bad[] = {
-		":1\r\n", "$-1\r\n", "-ERR x\r\n",
-		"*2\r\n$5\r\nalice\r\n:1\r\n",
-		"*2\r\n$5\r\nalice\r\n$-1\r\n",
-		"*1\r\n$0\r\n\r\n",
-	};
-	gw_buf_t *b = (gw_buf_t *)&b;
-	size_t i;
-
-	(void)state;
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		redisReply *r = resp(bad[i]);
-
-		assert_int_equal(gw_reply_presence(r, "chess", &b), GW_EINVAL);
-		assert_null(b);
-		freeReplyObject(r);
-	}
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -328,9 +230,6 @@ int main(void)
 		cmocka_unit_test(test_sweep_wrong_element_types),
 		cmocka_unit_test(test_sweep_wrong_shape),
 		cmocka_unit_test(test_conn_ids),
-		cmocka_unit_test(test_presence_each_user_once),
-		cmocka_unit_test(test_presence_large),
-		cmocka_unit_test(test_presence_malformed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

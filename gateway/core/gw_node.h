@@ -70,6 +70,7 @@ typedef struct gw_node {
 	gw_list_t reap;         /* closing sessions awaiting detach (gw_router) */
 	struct event *reap_ev;
 	int port;               /* the port we listen on */
+	int listen_share;       /* --workers: other processes bind the port too */
 	char host[256];
 } gw_node_t;
 

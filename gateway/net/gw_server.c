@@ -19,7 +19,6 @@
  * to copy is never taken for an absent one.
  */
 #include "gw_server.h"
-#include "gw_workers.h"
 #include "gw_alloc.h"
 #include "gw_auth.h"
 #include "gw_http.h"
@@ -474,7 +473,7 @@ int gw_server_start(gw_node_t *node, char *err, size_t errlen)
 		       LWS_SERVER_OPTION_VALIDATE_UTF8 |
 		       LWS_SERVER_OPTION_DISABLE_IPV6;
 	/* --workers: every worker binds the same port (SO_REUSEPORT). */
-	if (gw_workers_count(node->cfg) > 1)
+	if (node->listen_share)
 		info.options |= LWS_SERVER_OPTION_ALLOW_LISTEN_SHARE;
 	if (iface && strchr(iface, ':'))
 		info.options &= ~(uint64_t)LWS_SERVER_OPTION_DISABLE_IPV6;

@@ -54,53 +54,9 @@ const char *gw_close_name(gw_close_t c)
 	return c < GW_CLOSE__COUNT ? closes[c].name : "internal_error";
 }
 
-char *gw_conn_id_format(const char *node_id, uint64_t id, char *buf)
-{
-	snprintf(buf, GW_CONN_ID_MAX, "%s.%llx", node_id, (unsigned long long)id);
-	return buf;
-}
-
 char *gw_session_id_str(const gw_session_t *s, char *buf)
 {
 	return gw_conn_id_format(s->node->cfg->node_id, s->m.id, buf);
-}
-
-size_t gw_conn_id_node_len(const char *conn, size_t len)
-{
-	size_t i = len;
-
-	while (i > 0 && conn[i - 1] != '.')
-		i--;
-	return i ? i - 1 : 0;
-}
-
-uint64_t gw_conn_id_counter(const char *conn, size_t len)
-{
-	size_t i = gw_conn_id_node_len(conn, len) + 1;
-	uint64_t id = 0;
-
-	if (i >= len || len - i > 16)
-		return 0;
-	for (; i < len; i++) {
-		char ch = conn[i];
-		unsigned d = ch >= '0' && ch <= '9' ? (unsigned)(ch - '0')
-			   : ch >= 'a' && ch <= 'f' ? (unsigned)(ch - 'a' + 10)
-			   : 16;
-
-		if (d == 16)
-			return 0;
-		id = id << 4 | d;
-	}
-	return id;
-}
-
-uint64_t gw_conn_id_local(const char *node_id, const char *conn, size_t len)
-{
-	size_t nl = gw_conn_id_node_len(conn, len);
-
-	if (nl != strlen(node_id) || memcmp(conn, node_id, nl) != 0)
-		return 0;
-	return gw_conn_id_counter(conn, len);
 }
 
 static void queue_clear(gw_session_t *s)

@@ -50,12 +50,4 @@ int gw_reply_sweep(const struct redisReply *r, const gw_sweep_visit_t *v, void *
  */
 int gw_reply_conn_ids(const struct redisReply *r);
 
-/*
- * The presence reply for `lobby` from an HVALS of the lobby's hash (one
- * user per connection): each user once, in first-seen order, in O(n).
- * On GW_OK `*out` is a new frame (caller owns it). GW_EINVAL: the reply is
- * not an array of user ids; GW_ENOMEM. `*out` is NULL on error.
- */
-int gw_reply_presence(const struct redisReply *r, const char *lobby, gw_buf_t **out);
-
 #endif

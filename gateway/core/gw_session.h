@@ -20,6 +20,7 @@
 #define GW_SESSION_H
 
 #include "gw_buf.h"
+#include "gw_connid.h"
 #include "gw_node.h"
 #include "gw_ratelimit.h"
 
@@ -103,25 +104,10 @@ struct gw_session {
 #define GW_SESSION_OF(member) GW_CONTAINER_OF(member, gw_session_t, m)
 
 /*
- * The connection id as text ("NODE.HEX"), written into `buf` (at least
- * GW_CONN_ID_MAX bytes). Returns `buf`.
+ * The session's connection id as text ("NODE.HEX", common/gw_connid),
+ * written into `buf` (at least GW_CONN_ID_MAX bytes). Returns `buf`.
  */
-#define GW_CONN_ID_MAX 96
 char *gw_session_id_str(const gw_session_t *s, char *buf);
-
-/*
- * Connection ids as text everywhere (Redis, envelopes, the API): "NODE.HEX".
- * gw_conn_id_format writes one (GW_CONN_ID_MAX bytes); the others read
- * the node part's length and the counter (0 if there is none) back.
- */
-char *gw_conn_id_format(const char *node_id, uint64_t id, char *buf);
-size_t gw_conn_id_node_len(const char *conn, size_t len);
-uint64_t gw_conn_id_counter(const char *conn, size_t len);
-/*
- * The counter of `conn` if it names a connection of node `node_id`; 0 if
- * it names another node's, or is not a connection id.
- */
-uint64_t gw_conn_id_local(const char *node_id, const char *conn, size_t len);
 
 /*
  * Sends `b` (the caller keeps its reference): written at once when the

@@ -6,7 +6,7 @@
 #include "gw_auth.h"
 #include "gw_map.h"
 #include "gw_protocol.h"
-#include "gw_session.h"
+#include "gw_connid.h"
 
 #include <hiredis/hiredis.h>
 #include <string.h>
@@ -78,38 +78,4 @@ int gw_reply_conn_ids(const redisReply *r)
 		    !gw_conn_id_counter(r->element[i]->str, r->element[i]->len))
 			return GW_EINVAL;
 	return GW_OK;
-}
-
-int gw_reply_presence(const redisReply *r, const char *lobby, gw_buf_t **out)
-{
-	gw_map_t *seen;
-	gw_buf_t *b;
-	size_t i, n = 0;
-
-	*out = NULL;
-	if (!r || r->type != REDIS_REPLY_ARRAY || (r->elements && !r->element))
-		return GW_EINVAL;
-	for (i = 0; i < r->elements; i++)
-		if (!is_str(r->element[i], 1, GW_AUTH_SUB_MAX))
-			return GW_EINVAL;
-	/* A set of the names seen (keys borrowed from the reply): O(n). */
-	seen = gw_map_create(r->elements);
-	b = seen ? gw_proto_presence_begin(lobby) : NULL;
-	for (i = 0; b && i < r->elements; i++) {
-		const redisReply *e = r->element[i];
-		int rc = gw_map_put(seen, e->str, e->len, (void *)e);
-
-		if (rc == GW_EEXIST)
-			continue; /* another connection of a user already listed */
-		if (rc) {
-			gw_buf_unref(b);
-			b = NULL;
-			break;
-		}
-		b = gw_proto_presence_add(b, e->str, n == 0);
-		n++;
-	}
-	gw_map_free(seen);
-	*out = gw_proto_presence_end(b, n); /* NULL in, NULL out */
-	return *out ? GW_OK : GW_ENOMEM;
 }
