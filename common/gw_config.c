@@ -264,6 +264,12 @@ static const struct opt opts[] = {
 	{ "inbound-rate", "GW_INBOUND_RATE", INT(inbound_rate), 1, 100000, "10", NULL, NULL,
 	  NULL, "N", 0,
 	  "Messages per second each user may append to the inbound stream via this node (burst as many)." },
+	{ "history-size", "GW_HISTORY_SIZE", INT(history_size), 0, 1000000, "0", NULL, NULL,
+	  NULL, "N", 0,
+	  "Lobby broadcasts kept per lobby in Redis for resume (docs/protocol.md, Resume); 0: no history, no offsets. Needs --redis." },
+	{ "history-ttl", "GW_HISTORY_TTL", INT(history_ttl), 1, 2592000, "300", NULL, NULL,
+	  NULL, "SECONDS", 0,
+	  "Seconds a lobby's history outlives its last broadcast; after that its offsets restart under a new epoch." },
 };
 
 #undef STR
@@ -819,6 +825,13 @@ static int check_whole(const gw_config_t *cfg, char *err, size_t errlen)
 				o->env, o->expect);
 			return GW_EINVAL;
 		}
+	}
+	/* The history lives in Redis: a standalone node has none to keep it in. */
+	if (cfg->history_size > 0 && !*cfg->redis_url) {
+		set_err(err, errlen, NULL,
+			"--history-size %ld needs --redis: lobby history is kept in Redis; set GW_REDIS_URL or use --history-size 0",
+			cfg->history_size);
+		return GW_EINVAL;
 	}
 	/* Workers are cluster members: without Redis they could not see each other. */
 	if (strcmp(cfg->workers, "1") && !*cfg->redis_url) {

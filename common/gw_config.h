@@ -86,6 +86,8 @@ typedef struct gw_config {
 	long inbound_maxlen;     /* inbound stream cap; 0: refuse unknown types */
 	long inbound_max_message; /* bytes per inbound stream entry's payload */
 	long inbound_rate;       /* inbound entries per second per user (and burst) */
+	long history_size;       /* messages kept per lobby; 0: no history, no offsets */
+	long history_ttl;        /* seconds a quiet lobby's history is kept */
 } gw_config_t;
 
 /* gw_config_load's answer to --version: the caller prints it and exits 0. */

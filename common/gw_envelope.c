@@ -205,7 +205,7 @@ static int enc_field(const gw_envelope_t *e, int f, const char **s,
  * bad argument, an unknown type, or a "msg" without a payload (which the
  * decoder would refuse).
  */
-int gw_envelope_encode(const gw_envelope_t *e, char **out, size_t *out_len)
+static int encode(const gw_envelope_t *e, int head, char **out, size_t *out_len)
 {
 	static const int str_fields[] = { F_O, F_L, F_U, F_C, F_R };
 	static const char str_keys[] = "olucr";
@@ -244,7 +244,9 @@ int gw_envelope_encode(const gw_envelope_t *e, char **out, size_t *out_len)
 	if (rc < 0)
 		return rc;
 	have_pay = rc == GW_OK;
-	if (have_pay) {
+	if (head) {
+		count++; /* the caller writes the value */
+	} else if (have_pay) {
 		count++;
 		size += pay_len;
 	} else if (e->type == GW_ENV_MSG) {
@@ -267,7 +269,9 @@ int gw_envelope_encode(const gw_envelope_t *e, char **out, size_t *out_len)
 	}
 	if (!rc && e->seq)
 		rc = pack_key(&pk, 'q') || msgpack_pack_uint64(&pk, e->seq);
-	if (!rc && have_pay)
+	if (!rc && head)
+		rc = pack_key(&pk, 'p');
+	else if (!rc && have_pay)
 		rc = pack_key(&pk, 'p') || msgpack_pack_bin(&pk, pay_len) ||
 		     msgpack_pack_bin_body(&pk, pay, pay_len);
 	if (rc) {
@@ -278,6 +282,16 @@ int gw_envelope_encode(const gw_envelope_t *e, char **out, size_t *out_len)
 	*out = buf;
 	*out_len = (size_t)(w.p - buf);
 	return GW_OK;
+}
+
+int gw_envelope_encode(const gw_envelope_t *e, char **out, size_t *out_len)
+{
+	return encode(e, 0, out, out_len);
+}
+
+int gw_envelope_encode_head(const gw_envelope_t *e, char **out, size_t *out_len)
+{
+	return encode(e, 1, out, out_len);
 }
 
 /* --- msgpack pre-check -------------------------------------------------- */

@@ -58,6 +58,15 @@ typedef struct {
 int gw_envelope_encode(const gw_envelope_t *e, char **out, size_t *out_len);
 
 /*
+ * The same map without the payload's value: the map header counts "p" and
+ * the buffer ends with its key, so that whoever knows the payload later
+ * appends one msgpack bin or str (the history script does: the frame it
+ * publishes carries the offset it has just assigned). e->payload is not
+ * read. Ownership and errors as gw_envelope_encode.
+ */
+int gw_envelope_encode_head(const gw_envelope_t *e, char **out, size_t *out_len);
+
+/*
  * Decodes `in`: a msgpack map (first byte 0x80..0x8f, 0xde or 0xdf) or a
  * JSON object (first byte '{'). The result may point into `in`, which must
  * outlive it. Returns GW_OK or GW_EINVAL (malformed, truncated, trailing

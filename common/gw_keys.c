@@ -69,6 +69,16 @@ int gw_key_user(const gw_keys_t *k, const char *user, size_t len, char *out)
 	return build(k, ":user:", user, len, out);
 }
 
+int gw_key_history(const gw_keys_t *k, const char *lobby, size_t len, char *out)
+{
+	return build(k, ":hist:", lobby, len, out);
+}
+
+int gw_key_history_meta(const gw_keys_t *k, const char *lobby, size_t len, char *out)
+{
+	return build(k, ":hmeta:", lobby, len, out);
+}
+
 int gw_ch_lobby(const gw_keys_t *k, const char *lobby, size_t len, char *out)
 {
 	return build(k, ":ch:lobby:", lobby, len, out);

@@ -37,6 +37,12 @@ int gw_key_node(const gw_keys_t *k, const char *node, size_t len, char *out);
 int gw_key_node_conns(const gw_keys_t *k, const char *node, size_t len, char *out);
 int gw_key_lobby(const gw_keys_t *k, const char *lobby, size_t len, char *out);
 int gw_key_user(const gw_keys_t *k, const char *user, size_t len, char *out);
+/* A lobby's history (--history-size): the Stream of its broadcasts
+ * ({P}:hist:L, entry id 0-OFFSET) and its hash {offset, epoch}
+ * ({P}:hmeta:L). Two prefixes, not one with a suffix: lobby names may
+ * contain ':'. */
+int gw_key_history(const gw_keys_t *k, const char *lobby, size_t len, char *out);
+int gw_key_history_meta(const gw_keys_t *k, const char *lobby, size_t len, char *out);
 
 /* Channels. */
 int gw_ch_lobby(const gw_keys_t *k, const char *lobby, size_t len, char *out);

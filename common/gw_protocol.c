@@ -161,25 +161,50 @@ static gw_buf_t *finish(out_t *o)
 	return o->b;
 }
 
+static void welcome_body(out_t *o, const char *conn_id, const char *user,
+			 const char *lobby, const char *node, long heartbeat_s,
+			 long max_message)
+{
+	raw(o, "{\"type\":\"welcome\",\"connection_id\":");
+	str(o, conn_id);
+	raw(o, ",\"user\":");
+	str(o, user);
+	raw(o, ",\"lobby\":");
+	str(o, lobby);
+	raw(o, ",\"node\":");
+	str(o, node);
+	raw(o, ",\"heartbeat_interval\":");
+	num(o, heartbeat_s);
+	raw(o, ",\"max_message_size\":");
+	num(o, max_message);
+}
+
 gw_buf_t *gw_proto_welcome(const char *conn_id, const char *user,
 			   const char *lobby, const char *node,
 			   long heartbeat_s, long max_message)
 {
 	out_t o = start(256);
 
-	raw(&o, "{\"type\":\"welcome\",\"connection_id\":");
-	str(&o, conn_id);
-	raw(&o, ",\"user\":");
-	str(&o, user);
-	raw(&o, ",\"lobby\":");
-	str(&o, lobby);
-	raw(&o, ",\"node\":");
-	str(&o, node);
-	raw(&o, ",\"heartbeat_interval\":");
-	num(&o, heartbeat_s);
-	raw(&o, ",\"max_message_size\":");
-	num(&o, max_message);
+	welcome_body(&o, conn_id, user, lobby, node, heartbeat_s, max_message);
 	raw(&o, "}");
+	return finish(&o);
+}
+
+gw_buf_t *gw_proto_welcome_resume(const char *conn_id, const char *user,
+				  const char *lobby, const char *node,
+				  long heartbeat_s, long max_message,
+				  const gw_proto_resume_t *r)
+{
+	out_t o = start(320);
+
+	welcome_body(&o, conn_id, user, lobby, node, heartbeat_s, max_message);
+	if (r->epoch) {
+		raw(&o, ",\"epoch\":");
+		str(&o, r->epoch);
+		raw(&o, ",\"offset\":");
+		num(&o, (int64_t)r->offset);
+	}
+	raw(&o, r->epoch && r->recovered ? ",\"recovered\":true}" : ",\"recovered\":false}");
 	return finish(&o);
 }
 
@@ -196,6 +221,39 @@ gw_buf_t *gw_proto_message(const char *lobby, const char *from,
 	rawn(&o, data, data_len);
 	raw(&o, "}");
 	return finish(&o);
+}
+
+gw_buf_t *gw_proto_message_head(const char *lobby, const char *from,
+				const char *data, size_t data_len)
+{
+	out_t o = start(80 + data_len + strlen(lobby) + strlen(from));
+
+	raw(&o, "{\"type\":\"message\",\"lobby\":");
+	str(&o, lobby);
+	raw(&o, ",\"from\":");
+	str(&o, from);
+	raw(&o, ",\"data\":");
+	rawn(&o, data, data_len);
+	raw(&o, ",\"offset\":");
+	return finish(&o);
+}
+
+uint64_t gw_proto_offset_of(const char *frame, size_t len)
+{
+	static const char key[] = ",\"offset\":";
+	size_t end, i, kl = sizeof(key) - 1;
+	uint64_t v = 0;
+
+	if (len < kl + 2 || frame[len - 1] != '}')
+		return 0;
+	end = len - 1;
+	for (i = end; i > 0 && frame[i - 1] >= '0' && frame[i - 1] <= '9'; i--)
+		;
+	if (i == end || end - i > 19 || i < kl || memcmp(frame + i - kl, key, kl) != 0)
+		return 0;
+	for (; i < end; i++)
+		v = v * 10 + (uint64_t)(frame[i] - '0');
+	return v;
 }
 
 gw_buf_t *gw_proto_direct(const char *from, const char *data, size_t data_len)

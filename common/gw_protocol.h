@@ -46,6 +46,35 @@ gw_buf_t *gw_proto_welcome(const char *conn_id, const char *user,
 			   long heartbeat_s, long max_message);
 gw_buf_t *gw_proto_message(const char *lobby, const char *from,
 			   const char *data, size_t data_len);
+/*
+ * With history (--history-size) a message frame ends with its lobby offset:
+ * {"type":"message",...,"data":D,"offset":N}. The head is that frame up to
+ * and including `"offset":`; the history script appends N and the closing
+ * brace (one place builds the frame, Redis completes it).
+ */
+gw_buf_t *gw_proto_message_head(const char *lobby, const char *from,
+				const char *data, size_t data_len);
+/*
+ * The offset a message frame ends with, or 0 when `frame` is no message
+ * frame with an offset (any other frame, or history off). Reads the tail
+ * only: the last key of a frame with an offset is always "offset".
+ */
+uint64_t gw_proto_offset_of(const char *frame, size_t len);
+/*
+ * The welcome with history: the lobby's epoch and current offset, and
+ * whether a resume replayed everything missed (recovered). `epoch` NULL
+ * (the history could not be read): epoch and offset are left out and
+ * recovered is false.
+ */
+typedef struct {
+	const char *epoch;
+	uint64_t offset;
+	int recovered;
+} gw_proto_resume_t;
+gw_buf_t *gw_proto_welcome_resume(const char *conn_id, const char *user,
+				  const char *lobby, const char *node,
+				  long heartbeat_s, long max_message,
+				  const gw_proto_resume_t *r);
 gw_buf_t *gw_proto_direct(const char *from, const char *data, size_t data_len);
 gw_buf_t *gw_proto_presence_event(int join, const char *lobby, const char *user,
 				  const char *conn_id, const char *reason);

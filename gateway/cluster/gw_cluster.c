@@ -26,7 +26,8 @@
 #include <string.h>
 
 static const char *const scripts[] = { gw_lua_admit, gw_lua_release, gw_lua_lease,
-				       gw_lua_sweep, gw_lua_restore, gw_lua_stats };
+				       gw_lua_sweep, gw_lua_restore, gw_lua_stats,
+				       gw_lua_history_publish, gw_lua_history_read };
 
 #define RESTORE_BATCH 256
 /* /ready fails when the pub/sub self-probe is older than this. */
@@ -437,6 +438,12 @@ gw_cluster_t *gw_cluster_create(gw_node_t *node, const gw_bus_sink_t *sink,
 		return NULL;
 	}
 	snprintf(c->prefix, sizeof(c->prefix), "{%s}", cfg->redis_prefix);
+	if (gw_keys_init(&c->keys, cfg->redis_prefix)) {
+		snprintf(err, errlen, "bad --redis-prefix");
+		gw_cluster_free(c);
+		return NULL;
+	}
+	gw_cluster__history_seed(c);
 	snprintf(c->total_key, sizeof(c->total_key), "%s:total", c->prefix);
 	snprintf(c->node_ch, sizeof(c->node_ch), "%s:ch:node:%s", c->prefix, cfg->node_id);
 	snprintf(c->cluster_ch, sizeof(c->cluster_ch), "%s:ch:cluster", c->prefix);
@@ -617,6 +624,8 @@ static const gw_bus_ops_t bus_ops = {
 	.lobby_joined = gw_cluster__lobby_joined,
 	.lobby_left = gw_cluster__lobby_left,
 	.publish = gw_cluster__publish,
+	.publish_history = gw_cluster__publish_history,
+	.history = gw_cluster__history,
 	.send_user = gw_cluster__send_user,
 	.presence_query = gw_cluster__presence_query,
 	.inbound = gw_cluster__inbound,

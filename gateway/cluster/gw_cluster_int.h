@@ -9,6 +9,7 @@
 
 #include "gw_bus.h"
 #include "gw_envelope.h"
+#include "gw_keys.h"
 #include "gw_map.h"
 #include "gw_protocol.h"
 #include "gw_redis.h"
@@ -17,7 +18,15 @@
 
 typedef struct gw_cluster gw_cluster_t;
 
-enum { S_ADMIT = 0, S_RELEASE, S_LEASE, S_SWEEP, S_RESTORE, S_STATS };
+enum { S_ADMIT = 0, S_RELEASE, S_LEASE, S_SWEEP, S_RESTORE, S_STATS,
+       S_HIST_PUBLISH, S_HIST_READ };
+
+/* A history frame held back while a repair fetch is in flight. */
+typedef struct {
+	gw_buf_t *frame;
+	uint64_t off;
+	uint64_t exclude;     /* local connection id, 0: nobody */
+} pending_t;
 
 /*
  * Per-lobby state, one per lobby with local members (c->lobbies, keyed by
@@ -33,6 +42,12 @@ typedef struct {
 		char origin[65];
 		uint64_t seq;
 	} *seen;
+	/* History (gw_history.c): the last offset delivered here (0: none
+	 * yet), the repair fetch in flight (0: none) and what waits for it. */
+	uint64_t offset;
+	uint64_t repair;
+	pending_t *pending;
+	size_t n_pending, cap_pending;
 	char name[];
 } lobby_state_t;
 
@@ -55,6 +70,12 @@ struct gw_cluster {
 	uint64_t pubsub_in;   /* envelopes received / published */
 	uint64_t pubsub_out;
 	int leaving;          /* SIGTERM: no more leases */
+	gw_keys_t keys;       /* key names (gw_keys.h) */
+	uint64_t rng;         /* epoch candidates (gw_history.c) */
+	uint64_t repair_seq;  /* ids of repair fetches */
+	uint64_t hist_repaired;   /* messages fetched from history after a gap */
+	uint64_t hist_unrepaired; /* ... that history no longer held (gap sent) */
+	uint64_t hist_failed;     /* history broadcasts Redis refused */
 };
 
 /*
@@ -97,5 +118,23 @@ void gw_cluster__on_message(void *ud, const char *channel, size_t clen,
 /* A gap event (`missed`, 0: unknown) to every lobby with local members. */
 void gw_cluster__gap_all(gw_cluster_t *c);
 void gw_cluster__free_lobbies(gw_cluster_t *c);
+
+/*
+ * gw_history.c: lobby history (--history-size). The two bus operations;
+ * offer() takes a history frame (one with an offset, `frame` borrowed)
+ * from the lobby channel and delivers it in offset order, fetching what a
+ * gap skipped; reset() forgets a lobby's position (the link reconnected)
+ * and forget() frees what a lobby state holds for it.
+ */
+int gw_cluster__publish_history(void *impl, const char *lobby, gw_buf_t *head,
+				uint64_t exclude);
+int gw_cluster__history(void *impl, const char *lobby, uint64_t since,
+			const char *epoch, size_t max_n, size_t max_bytes,
+			gw_bus_history_fn done, void *ud);
+void gw_cluster__history_offer(gw_cluster_t *c, lobby_state_t *st, gw_buf_t *frame,
+			       uint64_t off, uint64_t exclude);
+void gw_cluster__history_reset(gw_cluster_t *c, lobby_state_t *st);
+void gw_cluster__history_forget(lobby_state_t *st);
+void gw_cluster__history_seed(gw_cluster_t *c);
 
 #endif

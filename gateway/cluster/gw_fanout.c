@@ -70,8 +70,10 @@ static lobby_state_t *lobby_state(const gw_cluster_t *c, const char *lobby)
 
 static void lobby_state_free(lobby_state_t *st)
 {
-	if (st)
+	if (st) {
 		gw_free(st->seen);
+		gw_cluster__history_forget(st);
+	}
 	gw_free(st);
 }
 
@@ -424,6 +426,7 @@ static int gap_one(void *value, void *ud)
 	lobby_state_t *st = value;
 
 	c->sink.gap(c->sink.ud, st->name, strlen(st->name), 0);
+	gw_cluster__history_reset(c, st);
 	return 0;
 }
 
@@ -443,14 +446,33 @@ static gw_buf_t *payload_buf(const gw_envelope_t *e)
 	return b;
 }
 
-static void on_lobby_msg(gw_cluster_t *c, const gw_envelope_t *e)
+/*
+ * `own`: our own publication, which only a history frame (one with an
+ * offset, gw_history.c) is delivered from; everything else we publish was
+ * delivered locally before it was sent.
+ */
+static void on_lobby_msg(gw_cluster_t *c, const gw_envelope_t *e, int own)
 {
 	lobby_state_t *st = gw_map_get(c->lobbies, e->lobby, e->lobby_len);
-	uint64_t *last;
+	uint64_t *last, off;
 	gw_buf_t *b;
 
 	if (!st)
 		return; /* nobody here any more */
+	if (c->node->cfg->history_size > 0 &&
+	    (off = gw_proto_offset_of(e->payload, e->payload_len))) {
+		const char *me = c->node->cfg->node_id;
+
+		if ((b = payload_buf(e))) {
+			gw_cluster__history_offer(c, st, b, off,
+						  e->conn_len ? gw_conn_id_local(me, e->conn,
+										 e->conn_len) : 0);
+			gw_buf_unref(b);
+		}
+		return;
+	}
+	if (own)
+		return;
 	if (e->seq && e->origin_len && (last = seq_slot(st, e->origin, e->origin_len))) {
 		if (*last && e->seq > *last + 1)
 			c->sink.gap(c->sink.ud, st->name, e->lobby_len, e->seq - *last - 1);
@@ -470,6 +492,7 @@ void gw_cluster__on_message(void *ud, const char *channel, size_t clen,
 	const char *me = c->node->cfg->node_id;
 	gw_envelope_t e;
 	gw_buf_t *b;
+	int own;
 
 	c->pubsub_in++;
 	if (gw_envelope_decode(msg, len, &e) != GW_OK) {
@@ -477,8 +500,11 @@ void gw_cluster__on_message(void *ud, const char *channel, size_t clen,
 		gw_envelope_clear(&e);
 		return;
 	}
-	if (e.origin_len == strlen(me) && memcmp(e.origin, me, e.origin_len) == 0) {
-		gw_envelope_clear(&e); /* our own publication: delivered locally */
+	own = e.origin_len == strlen(me) && memcmp(e.origin, me, e.origin_len) == 0;
+	/* Our own publication was delivered locally -- but for history frames. */
+	if (own && !(c->node->cfg->history_size > 0 && e.type == GW_ENV_MSG &&
+		     e.lobby_len && !e.user_len)) {
+		gw_envelope_clear(&e);
 		return;
 	}
 	if (clen == strlen(c->cluster_ch) && memcmp(channel, c->cluster_ch, clen) == 0) {
@@ -492,7 +518,7 @@ void gw_cluster__on_message(void *ud, const char *channel, size_t clen,
 			gw_buf_unref(b);
 		}
 	} else if (e.type == GW_ENV_MSG && e.lobby_len) {
-		on_lobby_msg(c, &e);
+		on_lobby_msg(c, &e, own);
 	} else if (e.type == GW_ENV_KICK && e.user_len) {
 		uint64_t id = e.conn_len ? gw_conn_id_local(me, e.conn, e.conn_len) : 0;
 

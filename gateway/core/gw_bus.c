@@ -47,6 +47,22 @@ int gw_bus_publish(gw_bus_t *b, const char *lobby, gw_buf_t *frame)
 	return b->ops->publish(b->impl, lobby, frame);
 }
 
+int gw_bus_publish_history(gw_bus_t *b, const char *lobby, gw_buf_t *head,
+			   uint64_t exclude)
+{
+	if (!b->ops->publish_history)
+		return GW_EUNAVAIL;
+	return b->ops->publish_history(b->impl, lobby, head, exclude);
+}
+
+int gw_bus_history(gw_bus_t *b, const char *lobby, uint64_t since, const char *epoch,
+		   size_t max_n, size_t max_bytes, gw_bus_history_fn done, void *ud)
+{
+	if (!b->ops->history)
+		return GW_ENOENT;
+	return b->ops->history(b->impl, lobby, since, epoch, max_n, max_bytes, done, ud);
+}
+
 int gw_bus_send_user(gw_bus_t *b, const char *user, size_t len, const char *conn,
 		     gw_buf_t *frame, const char *kick, gw_bus_sent_fn done, void *ud)
 {

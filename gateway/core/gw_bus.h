@@ -114,6 +114,21 @@ typedef void (*gw_bus_sent_fn)(void *ud, int status, size_t remote);
 typedef void (*gw_bus_lookup_fn)(void *ud, int status, const gw_bus_str_t *pairs,
 				 size_t npairs);
 
+/*
+ * history's answer: status GW_OK with the lobby's epoch (borrowed, NUL-
+ * terminated) and current offset and, when the resume can be served
+ * (recovered), the n frames after `since` in offset order (borrowed for
+ * the call); or an error when the history could not be read.
+ */
+typedef struct {
+	const char *epoch;
+	uint64_t offset;
+	int recovered;
+	const gw_bus_str_t *frames;
+	size_t n;
+} gw_bus_history_t;
+typedef void (*gw_bus_history_fn)(void *ud, int status, const gw_bus_history_t *h);
+
 typedef struct gw_bus_ops {
 	const char *kind;
 	/* `s` has joined its lobby (registry already updated). `event` is the
@@ -127,6 +142,25 @@ typedef struct gw_bus_ops {
 	 * to this node itself, never the bus. GW_EUNAVAIL when it could not
 	 * be sent. */
 	int (*publish)(void *impl, const char *lobby, gw_buf_t *frame);
+	/*
+	 * --history-size: `head` (gw_proto_message_head, borrowed) goes to
+	 * `lobby` through its history: the lobby's next offset is assigned,
+	 * the completed frame kept and published in one step, and every node
+	 * -- this one too -- delivers it when it comes back, in offset order
+	 * (sink->deliver_lobby), skipping connection `exclude` (0: nobody).
+	 * GW_EUNAVAIL: not sent (the core delivers it here, without offset).
+	 */
+	int (*publish_history)(void *impl, const char *lobby, gw_buf_t *head,
+			       uint64_t exclude);
+	/*
+	 * --history-size: the lobby's epoch and offset for a connection that
+	 * joins it and, when `epoch` is not NULL, the frames after `since`
+	 * if that epoch is current and the history holds them all within
+	 * `max_n` frames and `max_bytes` bytes ("replay lobby L since O").
+	 * The answer (exactly once unless this fails) goes to `done`.
+	 */
+	int (*history)(void *impl, const char *lobby, uint64_t since, const char *epoch,
+		       size_t max_n, size_t max_bytes, gw_bus_history_fn done, void *ud);
 	/* `frame` (a reference taken if kept), or a kick with reason `kick`
 	 * when frame is NULL, to `user`'s connections on other nodes — only
 	 * connection `conn` (NUL-terminated text id) when it is not NULL.
@@ -165,6 +199,10 @@ void gw_bus_free(gw_bus_t *b);
 void gw_bus_lobby_joined(gw_bus_t *b, gw_session_t *s, gw_buf_t *event);
 void gw_bus_lobby_left(gw_bus_t *b, gw_session_t *s, gw_buf_t *event);
 int gw_bus_publish(gw_bus_t *b, const char *lobby, gw_buf_t *frame);
+int gw_bus_publish_history(gw_bus_t *b, const char *lobby, gw_buf_t *head,
+			   uint64_t exclude);
+int gw_bus_history(gw_bus_t *b, const char *lobby, uint64_t since, const char *epoch,
+		   size_t max_n, size_t max_bytes, gw_bus_history_fn done, void *ud);
 int gw_bus_send_user(gw_bus_t *b, const char *user, size_t len, const char *conn,
 		     gw_buf_t *frame, const char *kick, gw_bus_sent_fn done, void *ud);
 int gw_bus_presence_query(gw_bus_t *b, gw_session_t *s);

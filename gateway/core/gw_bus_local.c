@@ -4,7 +4,9 @@
  * The core has already served this node when it calls the bus, and there
  * is no other node: publishing is a no-op, a user found nowhere here is
  * offline, and every question (presence, lookups) is declined so the core
- * answers from its own registry.
+ * answers from its own registry. It keeps no history: --history-size
+ * needs --redis (refused at start-up), so publish_history and history are
+ * absent from its table (gw_bus.c answers for them).
  */
 #include "gw_bus.h"
 

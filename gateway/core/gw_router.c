@@ -181,6 +181,93 @@ static const gw_close_t verdict_close[] = {
 	[GW_ADMIT_UNAVAILABLE] = GW_CLOSE_UNAVAILABLE,
 };
 
+/* --- history: the welcome waits for the lobby's epoch, offset and replay ---- */
+
+typedef struct {
+	gw_node_t *node;
+	uint64_t conn_id;
+} joining_t;
+
+/*
+ * The history's answer for a joining connection: the welcome (with epoch,
+ * offset and recovered), then the replay, then whatever the lobby said
+ * meanwhile past the welcome's offset (gw_session_release). A history
+ * that could not be read gives a welcome with recovered false and no
+ * epoch; the client re-syncs from its backend.
+ */
+static void history_done(void *ud, int status, const gw_bus_history_t *h)
+{
+	joining_t *j = ud;
+	gw_node_t *node = j->node;
+	const gw_config_t *cfg = node->cfg;
+	gw_member_t *m = gw_registry_find(node->reg, j->conn_id);
+	gw_proto_resume_t r = { NULL, 0, 0 };
+	gw_buf_t **first = NULL;
+	gw_session_t *s;
+	char id[GW_CONN_ID_MAX];
+	size_t n = 0, i;
+
+	gw_free(j);
+	if (!m)
+		return;
+	s = GW_SESSION_OF(m);
+	if (s->state != GW_SS_OPEN || !s->hold || !s->hold->holding)
+		return;
+	if (status == GW_OK) {
+		r = (gw_proto_resume_t){ h->epoch, h->offset, h->recovered };
+		n = h->recovered ? h->n : 0;
+	}
+	first = gw_calloc(n + 1, sizeof(*first));
+	if (first)
+		first[0] = gw_proto_welcome_resume(gw_session_id_str(s, id), s->m.user->name,
+						   s->m.lobby->name, cfg->node_id,
+						   cfg->heartbeat_interval,
+						   cfg->max_message_size, &r);
+	for (i = 0; first && first[0] && i < n; i++) {
+		first[i + 1] = gw_buf_new(h->frames[i].len);
+		if (!first[i + 1] || gw_buf_append(&first[i + 1], h->frames[i].str,
+						   h->frames[i].len))
+			break;
+	}
+	if (!first || !first[0] || i < n) {
+		gw_session_close(s, GW_CLOSE_INTERNAL);
+	} else {
+		GW_LOG(GW_LOG_DEBUG, "history_welcome", GW_S("conn", id),
+		       GW_S("lobby", s->m.lobby->name), GW_I("offset", r.offset),
+		       GW_I("recovered", r.recovered), GW_I("replayed", n));
+		gw_session_release(s, first, n + 1, r.epoch ? r.offset : 0,
+				   gw_now_ms() + (uint64_t)cfg->history_ttl * 1000);
+	}
+	for (i = 0; first && i <= n; i++)
+		gw_buf_unref(first[i]);
+	gw_free(first);
+}
+
+/*
+ * Replay bounds: the replay goes into the send queue at once, so it may
+ * take at most half of it (messages and bytes), leaving room for the live
+ * traffic that follows; a longer one is answered recovered false.
+ */
+static void welcome_with_history(gw_node_t *node, gw_session_t *s)
+{
+	const gw_config_t *cfg = node->cfg;
+	gw_hold_t *h = s->hold;
+	joining_t *j = gw_calloc(1, sizeof(*j));
+	size_t max_n = (size_t)GW_MAX(1, cfg->send_queue_max / 2);
+	size_t max_bytes = (size_t)cfg->send_queue_bytes / 2;
+	gw_bus_history_t none = { NULL, 0, 0, NULL, 0 };
+
+	if (!j) {
+		gw_session_close(s, GW_CLOSE_INTERNAL);
+		return;
+	}
+	*j = (joining_t){ node, s->m.id };
+	if (gw_bus_history(node->bus, s->m.lobby->name, h->since,
+			   h->resume ? h->epoch : NULL, max_n, max_bytes, history_done,
+			   j) != GW_OK)
+		history_done(j, GW_EUNAVAIL, &none);
+}
+
 static void admitted(gw_node_t *node, uint64_t conn_id, gw_admit_t verdict)
 {
 	gw_member_t *m = gw_registry_find(node->reg, conn_id);
@@ -206,6 +293,11 @@ static void admitted(gw_node_t *node, uint64_t conn_id, gw_admit_t verdict)
 		return;
 	}
 	s->admitted = 1;
+	/* History: everything for s is held until its welcome (history_done). */
+	if (cfg->history_size > 0 && gw_session_hold(s) != GW_OK) {
+		gw_session_close(s, GW_CLOSE_INTERNAL);
+		return;
+	}
 	u = gw_registry_user(node->reg, s->want_user, strlen(s->want_user));
 	if (u && cfg->user_policy == GW_POLICY_REPLACE)
 		gw_router_kick(node, u->name, u->name_len, 0, GW_CLOSE_REPLACED);
@@ -222,10 +314,13 @@ static void admitted(gw_node_t *node, uint64_t conn_id, gw_admit_t verdict)
 	s->since_ms = gw_wall_ms();
 	node->stats.admitted++;
 	gw_health_start(node->health, s);
-	gw_session_send_owned(s, gw_proto_welcome(gw_session_id_str(s, id),
-						  s->m.user->name, s->m.lobby->name,
-						  cfg->node_id, cfg->heartbeat_interval,
-						  cfg->max_message_size));
+	if (s->hold)
+		welcome_with_history(node, s);
+	else
+		gw_session_send_owned(s, gw_proto_welcome(gw_session_id_str(s, id),
+							  s->m.user->name, s->m.lobby->name,
+							  cfg->node_id, cfg->heartbeat_interval,
+							  cfg->max_message_size));
 	log_conn(GW_LOG_INFO, "connect", s, NULL);
 	tell_joined(node, s);
 }
@@ -313,12 +408,35 @@ void gw_router_close_all(gw_node_t *node, gw_close_t why)
 
 /* --- client messages -------------------------------------------------------- */
 
+/*
+ * History: Redis assigns the offset and publishes; this node delivers when
+ * the message comes back, like every other node, so that local members see
+ * the same order (one round trip later). GW_OK: sent that way.
+ */
+static int broadcast_history(gw_session_t *s, const gw_client_msg_t *msg)
+{
+	gw_node_t *node = s->node;
+	gw_buf_t *head = gw_proto_message_head(s->m.lobby->name, s->m.user->name,
+					       msg->data, msg->data_len);
+	int rc = head ? gw_bus_publish_history(node->bus, s->m.lobby->name, head,
+					       msg->echo ? 0 : s->m.id)
+		      : GW_ENOMEM;
+
+	gw_buf_unref(head);
+	if (rc == GW_OK)
+		node->stats.broadcasts++;
+	return rc;
+}
+
 static void on_broadcast(gw_session_t *s, const gw_client_msg_t *msg)
 {
 	gw_node_t *node = s->node;
-	gw_buf_t *b = gw_proto_message(s->m.lobby->name, s->m.user->name,
-				       msg->data, msg->data_len);
+	gw_buf_t *b;
 
+	/* Without Redis, a history broadcast goes out below, without offset. */
+	if (node->cfg->history_size > 0 && broadcast_history(s, msg) == GW_OK)
+		return;
+	b = gw_proto_message(s->m.lobby->name, s->m.user->name, msg->data, msg->data_len);
 	if (!b) {
 		gw_session_error(s, "internal", "out of memory", 0);
 		return;

@@ -37,6 +37,7 @@ static const struct {
 	[GW_CLOSE_SLOW_CONSUMER] = { 4007, "slow_consumer", "slow_consumer" },
 	[GW_CLOSE_PROTOCOL_ABUSE] = { 4008, "protocol_abuse", "protocol_abuse" },
 	[GW_CLOSE_KICKED] = { 4009, "kicked", "kicked" },
+	[GW_CLOSE_BAD_RESUME] = { 4010, "bad_resume", "bad_resume" },
 };
 
 uint16_t gw_close_code(gw_close_t c)
@@ -177,6 +178,106 @@ static int write_direct(gw_session_t *s, gw_buf_t *b)
 	return rc < 0 ? -1 : 1;
 }
 
+/* --- history: the hold (gw_hold_t) ----------------------------------------- */
+
+void gw_session_hold_free(gw_session_t *s)
+{
+	gw_hold_t *h = s->hold;
+	uint32_t i;
+
+	if (!h)
+		return;
+	for (i = 0; i < h->n; i++)
+		gw_buf_unref(h->kept[i]);
+	gw_free(h->kept);
+	gw_free(h);
+	s->hold = NULL;
+}
+
+int gw_session_hold(gw_session_t *s)
+{
+	if (!s->hold && !(s->hold = gw_calloc(1, sizeof(*s->hold))))
+		return GW_ENOMEM;
+	s->hold->holding = 1;
+	return GW_OK;
+}
+
+/* Whether a frame for a session past its hold is a duplicate to drop. */
+static int skipped(gw_session_t *s, const gw_buf_t *b)
+{
+	gw_hold_t *h = s->hold;
+	uint64_t off;
+
+	if (!h->skip_upto)
+		return 0; /* before admission: resume arguments only */
+	if (gw_now_ms() >= h->skip_until_ms) {
+		gw_session_hold_free(s);
+		return 0;
+	}
+	off = gw_proto_offset_of((const char *)gw_buf_data((gw_buf_t *)b), b->len);
+	if (!off)
+		return 0;
+	if (off <= h->skip_upto)
+		return 1;
+	gw_session_hold_free(s); /* past the replay: the window is over */
+	return 0;
+}
+
+/* 1: the hold took `b` (kept or dropped); 0: send it; <0: error. */
+static int hold_take(gw_session_t *s, gw_buf_t *b)
+{
+	gw_hold_t *h = s->hold;
+	void *nv;
+
+	if (!h->holding)
+		return skipped(s, b);
+	if (h->n >= (uint32_t)s->node->cfg->send_queue_max) {
+		s->node->stats.dropped++;
+		gw_session_close(s, GW_CLOSE_SLOW_CONSUMER);
+		return GW_EFULL;
+	}
+	if (h->n == h->cap) {
+		nv = gw_realloc(h->kept, (h->cap ? h->cap * 2 : 8) * sizeof(*h->kept));
+		if (!nv) {
+			gw_session_close(s, GW_CLOSE_INTERNAL);
+			return GW_ENOMEM;
+		}
+		h->kept = nv;
+		h->cap = h->cap ? h->cap * 2 : 8;
+	}
+	h->kept[h->n++] = gw_buf_ref(b);
+	return 1;
+}
+
+void gw_session_release(gw_session_t *s, gw_buf_t *const *first, size_t n,
+			uint64_t upto, uint64_t until_ms)
+{
+	gw_hold_t *h = s->hold;
+	uint32_t i;
+	size_t j;
+
+	if (!h)
+		return;
+	s->hold = NULL; /* sent as they are: the filter is applied here */
+	for (j = 0; j < n; j++)
+		gw_session_send(s, first[j]);
+	for (i = 0; i < h->n; i++) {
+		gw_buf_t *b = h->kept[i];
+		uint64_t off = gw_proto_offset_of((const char *)gw_buf_data(b), b->len);
+
+		if (s->state == GW_SS_OPEN && (!off || off > upto))
+			gw_session_send(s, b);
+		gw_buf_unref(b);
+	}
+	h->n = 0;
+	h->holding = 0;
+	h->skip_upto = upto;
+	h->skip_until_ms = until_ms;
+	s->hold = h;
+	if (!upto || s->state != GW_SS_OPEN)
+		gw_session_hold_free(s);
+}
+
 int gw_session_send(gw_session_t *s, gw_buf_t *b)
 {
 	const gw_config_t *cfg = s->node->cfg;
@@ -186,6 +287,8 @@ int gw_session_send(gw_session_t *s, gw_buf_t *b)
 		s->node->stats.dropped++;
 		return GW_EAGAIN;
 	}
+	if (s->hold && (rc = hold_take(s, b)) != 0)
+		return rc < 0 ? rc : GW_OK;
 	if (s->q_len >= cfg->send_queue_max ||
 	    (uint64_t)s->q_bytes + b->len > (uint64_t)cfg->send_queue_bytes) {
 		s->node->stats.dropped++;
@@ -430,4 +533,5 @@ void gw_session_on_closed(gw_session_t *s)
 	gw_free(s->want_user);
 	gw_free(s->want_lobby);
 	s->want_user = s->want_lobby = NULL;
+	gw_session_hold_free(s);
 }

@@ -53,12 +53,36 @@ typedef enum {
 	GW_CLOSE_SLOW_CONSUMER,
 	GW_CLOSE_PROTOCOL_ABUSE,
 	GW_CLOSE_KICKED,
+	GW_CLOSE_BAD_RESUME,    /* 4010: ?since= / ?epoch= unreadable */
 	GW_CLOSE__COUNT
 } gw_close_t;
 
 uint16_t gw_close_code(gw_close_t c);
 const char *gw_close_reason(gw_close_t c); /* sent in the close frame */
 const char *gw_close_name(gw_close_t c);   /* logs and metrics */
+
+/* An epoch as the history script makes it (16 hex digits); a client's may
+ * be 1..GW_EPOCH_MAX bytes of [A-Za-z0-9_-]. */
+#define GW_EPOCH_MAX 32
+
+/*
+ * History (--history-size): a joining connection's resume request and,
+ * from admission until the history has answered, the frames held back so
+ * that the welcome and the replay go first. Allocated by the upgrade
+ * filter when history is on (NULL otherwise: the no-history path pays one
+ * pointer test per send); freed once the skip window below is over, or
+ * with the session.
+ */
+typedef struct gw_hold {
+	uint64_t since;           /* resume: the last offset the client had */
+	char epoch[GW_EPOCH_MAX + 1]; /* resume: the client's epoch */
+	uint8_t resume;           /* since and epoch were given */
+	uint8_t holding;          /* frames are kept, not sent */
+	uint64_t skip_upto;       /* after release: message frames at or below */
+	uint64_t skip_until_ms;   /* ... this offset are dropped until then */
+	gw_buf_t **kept;
+	uint32_t n, cap;
+} gw_hold_t;
 
 struct gw_session {
 	gw_member_t m;          /* registry links; first, see GW_SESSION_OF */
@@ -96,6 +120,7 @@ struct gw_session {
 	uint8_t peer_closed;    /* the client sent a close frame: lws answers it */
 	gw_ratelimit_t rl;      /* send budget and rate-limit violations */
 	uint32_t abuse;         /* bad frames; up to GW_CONFIG_STRIKES_MAX */
+	gw_hold_t *hold;        /* history on: see gw_hold_t */
 	/* set by the upgrade filter, released once admitted */
 	char *want_user;
 	char *want_lobby;
@@ -122,6 +147,25 @@ int gw_session_send_owned(gw_session_t *s, gw_buf_t *b);
 /* An error frame; counts towards the abuse limit when `abuse` is set. */
 void gw_session_error(gw_session_t *s, const char *code, const char *msg,
 		      int abuse);
+
+/*
+ * History: from now on frames sent to `s` are kept in order instead of
+ * sent (bounded by --send-queue-max: past it the session closes as a slow
+ * consumer). GW_ENOMEM without memory.
+ */
+int gw_session_hold(gw_session_t *s);
+/*
+ * Ends the hold: sends `first` (n frames, borrowed: the welcome, then the
+ * replay), then the kept frames except message frames whose offset is at
+ * or below `upto` (the replay and the welcome's offset cover them). Until
+ * `until_ms` (monotonic) later message frames at or below `upto` are
+ * dropped too: the node may still be delivering what the replay already
+ * sent. The first frame past `upto` ends that window.
+ */
+void gw_session_release(gw_session_t *s, gw_buf_t *const *first, size_t n,
+			uint64_t upto, uint64_t until_ms);
+/* Frees the hold (the session's end, or an upgrade that never opened). */
+void gw_session_hold_free(gw_session_t *s);
 
 /*
  * Requests a close with `why`. Idempotent: the first reason wins. Asks the

@@ -140,6 +140,46 @@ static int find_token(struct lws *wsi, const char *protocols, char *tok,
 	return 0;
 }
 
+/*
+ * History on: ?since=OFFSET&epoch=E asks for a resume (docs/protocol.md,
+ * Resume). Both or neither; OFFSET is 1..19 decimal digits, E 1..32 bytes
+ * of [A-Za-z0-9_-]. Anything else -- one without the other, a sign, a
+ * value too long to read -- refuses (4010 bad_resume): a resume request
+ * the node cannot read is not taken for a fresh join.
+ */
+static gw_close_t resume_args(struct lws *wsi, gw_hold_t *h)
+{
+	char since[32], epoch[GW_EPOCH_MAX + 8];
+	int ns = urlarg(wsi, "since=", since, sizeof(since));
+	int ne = urlarg(wsi, "epoch=", epoch, sizeof(epoch));
+	uint64_t v = 0;
+	int i;
+
+	if (ns < 0 || ne < 0 || (ns == 0) != (ne == 0) || ns > 19 || ne > GW_EPOCH_MAX)
+		return GW_CLOSE_BAD_RESUME;
+	if (ns == 0)
+		return GW_CLOSE_NORMAL;
+	for (i = 0; i < ns; i++) {
+		if (since[i] < '0' || since[i] > '9')
+			return GW_CLOSE_BAD_RESUME;
+		v = v * 10 + (uint64_t)(since[i] - '0');
+	}
+	if (v > (uint64_t)INT64_MAX)
+		return GW_CLOSE_BAD_RESUME;
+	for (i = 0; i < ne; i++) {
+		char c = epoch[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '_' || c == '-'))
+			return GW_CLOSE_BAD_RESUME;
+	}
+	h->since = v;
+	memcpy(h->epoch, epoch, (size_t)ne);
+	h->epoch[ne] = '\0';
+	h->resume = 1;
+	return GW_CLOSE_NORMAL;
+}
+
 static gw_close_t filter(gw_node_t *node, gw_session_t *s, struct lws *wsi,
 			 const char *protocols)
 {
@@ -180,6 +220,12 @@ static gw_close_t filter(gw_node_t *node, gw_session_t *s, struct lws *wsi,
 	if (!s->want_user)
 		return GW_CLOSE_INTERNAL;
 	s->exp = claims.exp;
+	if (node->cfg->history_size > 0) {
+		if (gw_session_hold(s) != GW_OK)
+			return GW_CLOSE_INTERNAL;
+		s->hold->holding = 0; /* held from admission on (gw_router) */
+		return resume_args(wsi, s->hold);
+	}
 	return GW_CLOSE_NORMAL;
 }
 
@@ -416,6 +462,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 			gw_free(s->want_user);
 			gw_free(s->want_lobby);
 			s->want_user = s->want_lobby = NULL;
+			gw_session_hold_free(s);
 		}
 		return 0;
 
