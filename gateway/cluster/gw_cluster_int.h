@@ -42,9 +42,10 @@ typedef struct {
 		char origin[65];
 		uint64_t seq;
 	} *seen;
-	/* History (gw_history.c): the last offset delivered here (0: none
-	 * yet), the repair fetch in flight (0: none) and what waits for it. */
+	/* History (gw_history.c): the last offset delivered here (when
+	 * placed), the repair fetch in flight (0: none) and what waits for it. */
 	uint64_t offset;
+	int placed;
 	uint64_t repair;
 	pending_t *pending;
 	size_t n_pending, cap_pending;

@@ -300,7 +300,7 @@ void gw_cluster__history_offer(gw_cluster_t *c, lobby_state_t *st, gw_buf_t *fra
 		hold(c, st, frame, off, exclude);
 		return;
 	}
-	if (st->offset && off > st->offset + 1) {
+	if (st->placed && off > st->offset + 1) {
 		GW_LOG(GW_LOG_WARN, "history_gap", GW_S("lobby", st->name),
 		       GW_I("from", st->offset + 1), GW_I("to", off - 1));
 		hold(c, st, frame, off, exclude);
@@ -313,11 +313,13 @@ void gw_cluster__history_offer(gw_cluster_t *c, lobby_state_t *st, gw_buf_t *fra
 	}
 	deliver(c, st, frame, exclude);
 	st->offset = off;
+	st->placed = 1;
 }
 
 void gw_cluster__history_reset(gw_cluster_t *c, lobby_state_t *st)
 {
 	st->offset = 0;
+	st->placed = 0;
 	st->repair = 0; /* a fetch in flight is ignored when it answers */
 	drain(c, st);
 }
@@ -396,8 +398,10 @@ static void on_read(void *ud, redisReply *r)
 	h.frames = frames;
 	/* The first member's answer is where this node's lobby starts. */
 	st = gw_map_get(c->lobbies, rd->lobby, strlen(rd->lobby));
-	if (st && !st->offset && !st->repair)
+	if (st && !st->placed && !st->repair) {
 		st->offset = h.offset;
+		st->placed = 1;
+	}
 	rd->done(rd->ud, GW_OK, &h);
 	gw_free(frames);
 	gw_free(rd);

@@ -149,7 +149,8 @@ static int find_token(struct lws *wsi, const char *protocols, char *tok,
  */
 static gw_close_t resume_args(struct lws *wsi, gw_hold_t *h)
 {
-	char since[32], epoch[GW_EPOCH_MAX + 8];
+	/* Room for any argument the token lookup could read (urlarg scans all). */
+	char since[GW_AUTH_TOKEN_MAX + 1], epoch[GW_AUTH_TOKEN_MAX + 1];
 	int ns = urlarg(wsi, "since=", since, sizeof(since));
 	int ne = urlarg(wsi, "epoch=", epoch, sizeof(epoch));
 	uint64_t v = 0;
