@@ -105,9 +105,12 @@ def test_resume_on_another_node_replays_exactly_the_missed(gateway, redis):
 
 
 def test_resume_with_live_traffic_has_no_seam(gateway, redis):
-    """Messages keep flowing while the resuming client joins: it sees every
+    """Messages keep flowing while a client drops and resumes, again and
+    again, on alternating nodes: across all its sessions it sees every
     offset exactly once, in order."""
-    n1, n2 = start_nodes(gateway, redis, n=2, **HIST)
+    n1, n2 = start_nodes(gateway, redis, n=2, rate_limit=100000,
+                         rate_burst=100000, history_size=2000, history_ttl=60)
+    N = 400  # below the replay bound (--send-queue-max / 2)
 
     async def body():
         carol = await n1.join("chess", "carol")
@@ -116,24 +119,33 @@ def test_resume_with_live_traffic_has_no_seam(gateway, redis):
         await alice.broadcast({"k": -1})
         first = await recv_match(carol, "message", is_msg({"k": -1}))
         epoch = carol.welcome["epoch"]
-        await carol.close()
+        got = []
 
         async def talk():
-            for i in range(60):
+            for i in range(N):
                 await alice.broadcast({"k": i})
-                await asyncio.sleep(0.005)  # a steady stream, not a burst
+                await asyncio.sleep(0.001)  # a stream, interleaved with the joins
 
         sender = asyncio.ensure_future(talk())
-        await asyncio.sleep(0.05)  # resume in the middle of the stream
-        back = await n2.join("chess", "carol",
-                             path=resume_path("chess", first["offset"], epoch))
-        assert back.welcome["recovered"] is True, back.welcome
+        last = first["offset"]
+        for rnd in range(16):
+            await carol.close()
+            gw = (n1, n2)[rnd % 2]
+            carol = await gw.join("chess", "carol",
+                                  path=resume_path("chess", last, epoch))
+            assert carol.welcome["recovered"] is True, carol.welcome
+            for _ in range(20):
+                m = await carol.recv_json("message")
+                got.append(m)
+                last = m["offset"]
         await sender
-        got = await messages(back, 60)
+        while len(got) < N:
+            got.append(await carol.recv_json("message"))
         assert [m["offset"] for m in got] == \
-            list(range(first["offset"] + 1, first["offset"] + 61)), got
-        assert [m["data"]["k"] for m in got] == list(range(60))
-        await expect_none(back, "message", 0.5)
+            list(range(first["offset"] + 1, first["offset"] + N + 1)), \
+            [m["offset"] for m in got]
+        assert [m["data"]["k"] for m in got] == list(range(N))
+        await expect_none(carol, "message", 0.5)
     run(body())
 
 
