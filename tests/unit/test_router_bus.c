@@ -115,6 +115,25 @@ void gw_session_close(gw_session_t *s, gw_close_t why)
 	s->node->up->closing(s, why);
 }
 
+/* History is off in these tests (--history-size 0): never held. */
+int gw_session_hold(gw_session_t *s)
+{
+	GW_UNUSED(s);
+	fail_msg("gw_session_hold with history off");
+	return GW_EINVAL;
+}
+
+void gw_session_release(gw_session_t *s, gw_buf_t *const *first, size_t n,
+			uint64_t upto, uint64_t until_ms)
+{
+	GW_UNUSED(s);
+	GW_UNUSED(first);
+	GW_UNUSED(n);
+	GW_UNUSED(upto);
+	GW_UNUSED(until_ms);
+	fail_msg("gw_session_release with history off");
+}
+
 /* --- the event log shared by the fake bus and the fake admission ------------- */
 
 static char log_[32][600];
