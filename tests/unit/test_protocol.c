@@ -428,6 +428,60 @@ static void test_welcome(void **state)
 	json_decref(o);
 }
 
+static void test_welcome_resume(void **state)
+{
+	gw_proto_resume_t r = { "00ff00ff00ff00ff", 42, 1 };
+	json_t *o = decode(gw_proto_welcome_resume("n.1", "alice", "chess", "n", 20, 65536, &r));
+
+	(void)state;
+	KEYS(o, "type", "connection_id", "user", "lobby", "node", "heartbeat_interval",
+	     "max_message_size", "epoch", "offset", "recovered");
+	assert_str_field(o, "epoch", "00ff00ff00ff00ff");
+	assert_int_field(o, "offset", 42);
+	assert_true(json_is_true(json_object_get(o, "recovered")));
+	json_decref(o);
+	/* Unreadable history: no epoch or offset, recovered false. */
+	r = (gw_proto_resume_t){ NULL, 42, 1 };
+	o = decode(gw_proto_welcome_resume("n.1", "alice", "chess", "n", 20, 65536, &r));
+	KEYS(o, "type", "connection_id", "user", "lobby", "node", "heartbeat_interval",
+	     "max_message_size", "recovered");
+	assert_true(json_is_false(json_object_get(o, "recovered")));
+	json_decref(o);
+}
+
+/* The head plus "N}" is the message frame with its offset, read back. */
+static void test_message_offset(void **state)
+{
+	gw_buf_t *b = gw_proto_message_head("chess", "alice", "{\"offset\":7}", 12);
+	static const struct {
+		const char *frame;
+		uint64_t off;
+	} cases[] = {
+		{ "{\"type\":\"message\",\"data\":1,\"offset\":12}", 12 },
+		{ "{\"type\":\"message\",\"data\":1}", 0 },
+		{ "{\"type\":\"message\",\"data\":{\"offset\":5}}", 0 },
+		{ "{\"type\":\"message\",\"data\":\"x\",\"offset\":}", 0 },
+		{ "{\"type\":\"direct\",\"data\":5}", 0 },
+		{ "{\"a\":1,\"offset\":99999999999999999999}", 0 }, /* 20 digits */
+		{ "\"offset\":1}", 0 },
+		{ "", 0 },
+	};
+	json_t *o;
+	size_t i;
+
+	(void)state;
+	assert_non_null(b);
+	assert_int_equal(gw_buf_append_str(&b, "123}"), GW_OK);
+	assert_int_equal(gw_proto_offset_of((const char *)gw_buf_data(b), b->len), 123);
+	o = decode(b);
+	KEYS(o, "type", "lobby", "from", "data", "offset");
+	assert_int_field(o, "offset", 123);
+	json_decref(o);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_int_equal(gw_proto_offset_of(cases[i].frame, strlen(cases[i].frame)),
+				 cases[i].off);
+}
+
 static void test_message(void **state)
 {
 	json_t *o = decode(gw_proto_message("chess", "alice", "{\"move\":\"e4\"}", 13));
@@ -771,6 +825,8 @@ int main(void)
 		cmocka_unit_test(test_clear_is_idempotent),
 		cmocka_unit_test(test_data_roundtrip_every_type),
 		cmocka_unit_test(test_welcome),
+		cmocka_unit_test(test_welcome_resume),
+		cmocka_unit_test(test_message_offset),
 		cmocka_unit_test(test_message),
 		cmocka_unit_test(test_direct),
 		cmocka_unit_test(test_presence_events),
