@@ -23,6 +23,22 @@ export interface WelcomeFrame {
 	heartbeat_interval: number;
 	/** Largest message, in bytes, the server accepts from this client. */
 	max_message_size: number;
+	/** History on (--history-size): the lobby's epoch. */
+	epoch?: string;
+	/** History on: the lobby's offset now (its last message). */
+	offset?: number;
+	/**
+	 * History on: true when this connection resumed and everything missed
+	 * follows (replayed before anything live); false when the history could
+	 * not give it (the application should re-sync from its backend).
+	 */
+	recovered?: boolean;
+}
+
+/** Where a client is in its lobby's history (see GatewayClient.position). */
+export interface GatewayPosition {
+	epoch: string;
+	offset: number;
 }
 
 export interface MessageFrame<D = Json> {
@@ -31,6 +47,8 @@ export interface MessageFrame<D = Json> {
 	lobby: string;
 	from: string;
 	data: D;
+	/** History on: the message's offset in its lobby (gap-free, increasing). */
+	offset?: number;
 }
 
 export interface DirectFrame<D = Json> {
@@ -176,6 +194,20 @@ export interface GatewayClientOptions {
 	idleTimeoutFactor?: number;
 	/** Where exceptions thrown by listeners go (default: rethrown from a microtask). */
 	reportError?: (err: unknown) => void;
+	/**
+	 * Resume after a reconnect (default true): remember the lobby's epoch and
+	 * the last message's offset, and reconnect with ?since=&epoch= so that a
+	 * server with history replays what was missed. false: never ask.
+	 */
+	resume?: boolean;
+	/** A position to resume from on the first connect (one saved earlier). */
+	position?: GatewayPosition;
+	/**
+	 * Where to keep the position across page loads (sessionStorage, say):
+	 * read when the client is created, written on every message.
+	 */
+	storage?: { getItem(key: string): string | null; setItem(key: string, value: string): void;
+		removeItem(key: string): void };
 	/** Testing hooks: timers, clock (ms) and random source. */
 	setTimeout?: (fn: () => void, ms: number) => unknown;
 	clearTimeout?: (id: any) => void;
@@ -217,6 +249,13 @@ export class GatewayClient {
 	readonly state: GatewayState;
 	/** The last welcome frame, or null before the first. */
 	readonly welcome: WelcomeFrame | null;
+	/**
+	 * Where the client is in its lobby's history (servers with history), or
+	 * null. The next reconnect resumes from here.
+	 */
+	readonly position: GatewayPosition | null;
+	/** Forget the position: the next connection starts at the lobby's present. */
+	resetPosition(): void;
 
 	/**
 	 * Start connecting. Resolves with the welcome frame once admitted (at once

@@ -25,6 +25,13 @@
  * Every socket gets its own handlers; an event from a socket that is no
  * longer the current one is ignored, so a late close of a dropped socket can
  * never disturb its successor.
+ *
+ * Resume (servers with --history-size): the client remembers where it is in
+ * its lobby -- the epoch from the welcome and the offset of the last message
+ * -- and every reconnect asks for what it missed (?since=OFFSET&epoch=E).
+ * The server replays it before anything live, or says recovered: false
+ * (the history no longer has it): the `open` event's welcome tells which.
+ * With `storage` (sessionStorage, say) the position survives a page reload.
  */
 
 /* WebSocket.readyState values; an injected constructor may lack the statics. */
@@ -174,6 +181,14 @@ function frameText(data)
 const FRAME_EVENTS = new Set(['message', 'direct', 'presence_join',
 	'presence_leave', 'gap']);
 
+/* A position the server gave: an epoch it accepts back, a safe offset. */
+const EPOCH_RE = /^[A-Za-z0-9_-]{1,32}$/;
+function validPosition(p)
+{
+	return p && typeof p === 'object' && typeof p.epoch === 'string' &&
+		EPOCH_RE.test(p.epoch) && Number.isSafeInteger(p.offset) && p.offset >= 0;
+}
+
 export class GatewayClient {
 	/**
 	 * @param {object} opts  see gateway.d.ts (GatewayClientOptions)
@@ -208,6 +223,15 @@ export class GatewayClient {
 		this._now = opts.now ?? Date.now;
 		this._random = opts.random ?? Math.random;
 		this._reportError = opts.reportError ?? ((e) => queueMicrotask(() => { throw e; }));
+		this._resume = opts.resume !== false;
+		this._storage = opts.storage ?? null;
+		this._storageKey = `gateway:position:${this.url}`;
+		/* {epoch, offset} in the lobby's history, or null (see resume). */
+		this.position = null;
+		if (this._resume && validPosition(opts.position))
+			this.position = { epoch: opts.position.epoch, offset: opts.position.offset };
+		else if (this._resume && this._storage)
+			this.position = this._loadPosition();
 
 		this.state = 'closed';
 		this.welcome = null;     /* the last welcome frame */
@@ -219,6 +243,50 @@ export class GatewayClient {
 		this._pending = [];      /* presence requests, oldest first */
 		this._connectWaiters = null;
 		this._generation = 0;    /* bumped by close() to orphan async work */
+	}
+
+	/* --- resume ---------------------------------------------------------- */
+
+	_loadPosition()
+	{
+		try {
+			const p = JSON.parse(this._storage.getItem(this._storageKey));
+			return validPosition(p) ? { epoch: p.epoch, offset: p.offset } : null;
+		} catch {
+			return null;
+		}
+	}
+
+	_savePosition()
+	{
+		if (!this._storage)
+			return;
+		try {
+			if (this.position)
+				this._storage.setItem(this._storageKey, JSON.stringify(this.position));
+			else
+				this._storage.removeItem(this._storageKey);
+		} catch { /* storage full or denied: resume within this page only */ }
+	}
+
+	/* The URL of the next attempt: with since/epoch when there is a position. */
+	_attemptUrl()
+	{
+		const p = this.position;
+		if (!this._resume || !p)
+			return this.url;
+		const sep = this.url.includes('?') ? '&' : '?';
+		return `${this.url}${sep}since=${p.offset}&epoch=${encodeURIComponent(p.epoch)}`;
+	}
+
+	/**
+	 * Forget the position: the next connection starts at the lobby's present
+	 * (after the application re-synced from its backend, say).
+	 */
+	resetPosition()
+	{
+		this.position = null;
+		this._savePosition();
 	}
 
 	/* --- events ---------------------------------------------------------- */
@@ -405,7 +473,7 @@ export class GatewayClient {
 
 		let ws;
 		try {
-			ws = new this._WS(this.url, ['gateway', `bearer.${this._token}`]);
+			ws = new this._WS(this._attemptUrl(), ['gateway', `bearer.${this._token}`]);
 		} catch (cause) {
 			/* A malformed URL is a bug, not a network fault. */
 			this._fatal(new GatewayError({ code: 'bad_url', reason: String(cause?.message ?? cause),
@@ -470,6 +538,15 @@ export class GatewayClient {
 				reason: f.message ?? '', source: 'server', frame: f,
 				retryable: RETRYABLE_SERVER_ERRORS.has(f.code) }));
 			break;
+		case 'message':
+			/* Before the listeners: one that closes still leaves us here. */
+			if (this._resume && this.position && Number.isSafeInteger(f.offset) &&
+			    f.lobby === this.welcome?.lobby) {
+				this.position.offset = f.offset;
+				this._savePosition();
+			}
+			this._emit('message', f);
+			break;
 		default:
 			if (FRAME_EVENTS.has(f.type))
 				this._emit(f.type, f);
@@ -479,6 +556,19 @@ export class GatewayClient {
 	_onWelcome(f)
 	{
 		this.welcome = f;
+		/*
+		 * History on: a recovered resume keeps our offset (the replay that
+		 * follows moves it); otherwise we start at the lobby's present. No
+		 * epoch: the server keeps no history, there is nothing to resume.
+		 */
+		if (this._resume) {
+			const p = { epoch: f.epoch, offset: f.offset };
+			if (!validPosition(p))
+				this.position = null;
+			else if (!(f.recovered === true && this.position?.epoch === f.epoch))
+				this.position = p;
+			this._savePosition();
+		}
 		this._attempt = 0;
 		if (this._connectWaiters) {
 			this._connectWaiters.resolve(f);

@@ -653,3 +653,96 @@ test('a throwing listener does not break the client', async () => {
 	assert.deepEqual(last().sent, [{ type: 'health_pong', timestamp: 2 }]);
 	assert.equal(client.state, 'open');
 });
+
+/* --- resume (servers with --history-size) ------------------------------------ */
+
+test('a reconnect resumes from the last offset with since and epoch', async () => {
+	const { client, clock, last, named } = setup();
+	client.connect();
+	await flush();
+	assert.equal(last().url, 'ws://gw.test:8080/ws/chess', 'no position yet: a plain join');
+	last().accept({ epoch: 'e1', offset: 5, recovered: false });
+	assert.deepEqual(client.position, { epoch: 'e1', offset: 5 });
+	last().frame({ type: 'message', lobby: 'chess', from: 'bob', data: 1, offset: 6 });
+	last().frame({ type: 'message', lobby: 'chess', from: 'bob', data: 2, offset: 7 });
+	assert.deepEqual(client.position, { epoch: 'e1', offset: 7 });
+
+	last().serverClose(1006);
+	await clock.tick(60000);
+	assert.equal(last().url, 'ws://gw.test:8080/ws/chess?since=7&epoch=e1');
+	/* Recovered: the welcome's offset is the lobby's; the replay moves ours. */
+	last().accept({ epoch: 'e1', offset: 9, recovered: true });
+	assert.deepEqual(client.position, { epoch: 'e1', offset: 7 });
+	last().frame({ type: 'message', lobby: 'chess', from: 'bob', data: 3, offset: 8 });
+	assert.deepEqual(client.position, { epoch: 'e1', offset: 8 });
+	/* Cut in the middle of the replay: the next resume asks from 8, not 9. */
+	last().serverClose(1001, 'going_away');
+	await clock.tick(60000);
+	assert.equal(last().url, 'ws://gw.test:8080/ws/chess?since=8&epoch=e1');
+	last().accept({ epoch: 'e1', offset: 9, recovered: true });
+	last().frame({ type: 'message', lobby: 'chess', from: 'bob', data: 4, offset: 9 });
+	assert.deepEqual(named('message').map((m) => m.data), [1, 2, 3, 4]);
+	assert.deepEqual(client.position, { epoch: 'e1', offset: 9 });
+});
+
+test('recovered false starts at the lobby present under the new epoch', async () => {
+	const { client, clock, last, named } = setup({ position: { epoch: 'old', offset: 40 } });
+	client.connect();
+	await flush();
+	assert.equal(last().url, 'ws://gw.test:8080/ws/chess?since=40&epoch=old');
+	last().accept({ epoch: 'new', offset: 2, recovered: false });
+	assert.equal(named('open')[0].recovered, false, 'the application learns it must re-sync');
+	assert.deepEqual(client.position, { epoch: 'new', offset: 2 });
+	last().serverClose(1006);
+	await clock.tick(60000);
+	assert.equal(last().url, 'ws://gw.test:8080/ws/chess?since=2&epoch=new');
+});
+
+test('a server without history gets plain reconnects', async () => {
+	const { client, clock, last } = setup();
+	client.connect();
+	await flush();
+	last().accept();
+	last().frame({ type: 'message', lobby: 'chess', from: 'bob', data: 1 });
+	assert.equal(client.position, null);
+	last().serverClose(1006);
+	await clock.tick(60000);
+	assert.equal(last().url, 'ws://gw.test:8080/ws/chess');
+});
+
+test('resume: false never asks, and a bad stored position is ignored', async () => {
+	const { client, clock, last } = setup({ resume: false });
+	client.connect();
+	await flush();
+	last().accept({ epoch: 'e1', offset: 5, recovered: false });
+	assert.equal(client.position, null);
+	last().serverClose(1006);
+	await clock.tick(60000);
+	assert.equal(last().url, 'ws://gw.test:8080/ws/chess');
+
+	const store = new Map([['gateway:position:ws://gw.test:8080/ws/chess',
+		'{"epoch":"a b","offset":3}']]);
+	const storage = { getItem: (k) => store.get(k) ?? null, setItem: (k, v) => store.set(k, v),
+		removeItem: (k) => store.delete(k) };
+	const s2 = setup({ storage });
+	assert.equal(s2.client.position, null, 'an epoch the server would refuse is not sent');
+});
+
+test('the position survives in storage (a page reload)', async () => {
+	const store = new Map();
+	const storage = { getItem: (k) => store.get(k) ?? null, setItem: (k, v) => store.set(k, v),
+		removeItem: (k) => store.delete(k) };
+	const a = setup({ storage });
+	a.client.connect();
+	await flush();
+	a.last().accept({ epoch: 'e7', offset: 0, recovered: false });
+	a.last().frame({ type: 'message', lobby: 'chess', from: 'bob', data: 1, offset: 1 });
+	/* The page goes away; a new page's client starts from the saved position. */
+	const b = setup({ storage });
+	assert.deepEqual(b.client.position, { epoch: 'e7', offset: 1 });
+	b.client.connect();
+	await flush();
+	assert.equal(b.last().url, 'ws://gw.test:8080/ws/chess?since=1&epoch=e7');
+	b.client.resetPosition();
+	assert.equal(store.size, 0);
+});
