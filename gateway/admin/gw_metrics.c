@@ -143,6 +143,15 @@ gw_buf_t *gw_metrics_render(gw_node_t *node)
 		       bus.bad_replies);
 		simple(&o, "gw_inbound_total", "counter",
 		       "Client messages appended to the inbound stream.", bus.inbound);
+		head(&o, "gw_history_repairs_total", "counter",
+		     "Lobby messages after a pub/sub gap: fetched from history, or lost (sent as gap).");
+		emit(&o, "gw_history_repairs_total{node=\"%s\",outcome=\"repaired\"} %llu\n",
+		     o.node, (unsigned long long)bus.history_repaired);
+		emit(&o, "gw_history_repairs_total{node=\"%s\",outcome=\"lost\"} %llu\n",
+		     o.node, (unsigned long long)bus.history_unrepaired);
+		simple(&o, "gw_history_publish_failures_total", "counter",
+		       "History broadcasts the Redis script refused (not delivered).",
+		       bus.history_failed);
 		head(&o, "gw_redis_master", "gauge",
 		     "1 for the Redis server in use (after Sentinel failovers: the current master).");
 		emit(&o, "gw_redis_master{node=\"%s\",addr=\"%s\",port=\"%d\"} 1\n", o.node,

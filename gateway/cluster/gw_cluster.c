@@ -522,6 +522,9 @@ static void cluster_status(void *impl, gw_bus_status_t *out)
 	out->inbound_rate_limited = c->inbound_rate_limited;
 	out->pubsub_in = c->pubsub_in;
 	out->pubsub_out = c->pubsub_out;
+	out->history_repaired = c->hist_repaired;
+	out->history_unrepaired = c->hist_unrepaired;
+	out->history_failed = c->hist_failed;
 	out->master = gw_redis_master(c->redis, &out->master_port);
 	out->master_switched_ms = gw_redis_last_switch_ms(c->redis);
 	out->master_switches = gw_redis_switches(c->redis);

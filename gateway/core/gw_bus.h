@@ -98,6 +98,9 @@ typedef struct {
 	uint64_t pubsub_in;        /* envelopes received / published */
 	uint64_t pubsub_out;
 	uint64_t bad_replies;      /* Redis replies refused as malformed */
+	uint64_t history_repaired;   /* lobby messages fetched from history after a gap */
+	uint64_t history_unrepaired; /* ... the history no longer held (sent as gap) */
+	uint64_t history_failed;     /* history broadcasts Redis refused */
 	const char *master;        /* the Redis server in use (host or socket), or NULL */
 	int master_port;
 	uint64_t master_switched_ms; /* wall ms of the last change of master; 0: none */

@@ -6,6 +6,7 @@ Real redis-server, several gateway processes, real WebSocket clients
 """
 import asyncio
 import json
+import urllib.request
 
 import pytest
 
@@ -272,6 +273,10 @@ def test_gap_on_pubsub_is_repaired_from_history(gateway, redis):
         m = await alice.recv_json("message")
         assert m["offset"] == 9, m
     run(body())
+    text = urllib.request.urlopen(
+        f"http://{n1.opts['admin_listen']}/metrics", timeout=5).read().decode()
+    assert 'gw_history_repairs_total{node="n1",outcome="repaired"} 2' in text, text
+    assert 'gw_history_repairs_total{node="n1",outcome="lost"} 5' in text, text
 
 
 def test_history_needs_redis(gateway):
