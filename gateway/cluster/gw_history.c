@@ -119,10 +119,8 @@ int gw_cluster__publish_history(void *impl, const char *lobby, gw_buf_t *head,
 	argv[0] = meta; argv[1] = hist; argv[2] = ch;
 	argv[3] = (const char *)gw_buf_data(head); argv[4] = env;
 	argv[5] = maxlen; argv[6] = ttl; argv[7] = epoch; argv[8] = conn;
-	for (i = 0; i < 9; i++)
-		lens[i] = strlen(argv[i]);
-	lens[3] = head->len;
-	lens[4] = env_len;
+	for (i = 0; i < 9; i++) /* the heads are no C strings */
+		lens[i] = i == 3 ? head->len : i == 4 ? env_len : strlen(argv[i]);
 	rc = gw_redis_script(c->redis, S_HIST_PUBLISH, on_published, c, 2, 9, argv, lens);
 	gw_free(env);
 	if (rc == GW_OK)
