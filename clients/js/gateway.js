@@ -181,6 +181,16 @@ function frameText(data)
 const FRAME_EVENTS = new Set(['message', 'direct', 'presence_join',
 	'presence_leave', 'gap']);
 
+/* The path of a ws:// URL (/ws/LOBBY): what a stored position is filed under. */
+function lobbyPath(url)
+{
+	try {
+		return new URL(url).pathname;
+	} catch {
+		return url;
+	}
+}
+
 /* A position the server gave: an epoch it accepts back, a safe offset. */
 const EPOCH_RE = /^[A-Za-z0-9_-]{1,32}$/;
 function validPosition(p)
@@ -225,7 +235,8 @@ export class GatewayClient {
 		this._reportError = opts.reportError ?? ((e) => queueMicrotask(() => { throw e; }));
 		this._resume = opts.resume !== false;
 		this._storage = opts.storage ?? null;
-		this._storageKey = `gateway:position:${this.url}`;
+		/* Per lobby, not per node: any node of the cluster resumes it. */
+		this._storageKey = `gateway:position:${lobbyPath(this.url)}`;
 		/* {epoch, offset} in the lobby's history, or null (see resume). */
 		this.position = null;
 		if (this._resume && validPosition(opts.position))

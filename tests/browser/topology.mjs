@@ -132,8 +132,10 @@ class Topology {
  *   BASE+11..13 admin listeners
  *
  * and wait for its "cluster ready" line (every node up behind haproxy).
+ * `extraEnv` reaches the nodes (GW_HISTORY_SIZE, say: every option has its
+ * variable).
  */
-export async function startCluster()
+export async function startCluster(extraEnv = {})
 {
 	const dir = mkdtempSync(join(tmpdir(), 'gw-browser-'));
 	const base = await freePortBlock(20);
@@ -146,6 +148,7 @@ export async function startCluster()
 		GW_LB_STATS_PORT: String(base + 6),
 		GW_JWT_SECRET: SECRET,
 		GW_SHUTDOWN_TIMEOUT: '2',
+		...extraEnv,
 	};
 	/* If this process dies, the script gets SIGTERM and stops the cluster. */
 	const script = join(ROOT, 'deploy/run-local.sh');

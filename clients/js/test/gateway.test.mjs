@@ -720,7 +720,7 @@ test('resume: false never asks, and a bad stored position is ignored', async () 
 	await clock.tick(60000);
 	assert.equal(last().url, 'ws://gw.test:8080/ws/chess');
 
-	const store = new Map([['gateway:position:ws://gw.test:8080/ws/chess',
+	const store = new Map([['gateway:position:/ws/chess',
 		'{"epoch":"a b","offset":3}']]);
 	const storage = { getItem: (k) => store.get(k) ?? null, setItem: (k, v) => store.set(k, v),
 		removeItem: (k) => store.delete(k) };
@@ -737,12 +737,14 @@ test('the position survives in storage (a page reload)', async () => {
 	await flush();
 	a.last().accept({ epoch: 'e7', offset: 0, recovered: false });
 	a.last().frame({ type: 'message', lobby: 'chess', from: 'bob', data: 1, offset: 1 });
-	/* The page goes away; a new page's client starts from the saved position. */
-	const b = setup({ storage });
+	assert.deepEqual([...store.keys()], ['gateway:position:/ws/chess']);
+	/* The page goes away; a new page's client, for another node of the
+	 * cluster, starts from the saved position. */
+	const b = setup({ storage, url: 'ws://gw2.test:8080' });
 	assert.deepEqual(b.client.position, { epoch: 'e7', offset: 1 });
 	b.client.connect();
 	await flush();
-	assert.equal(b.last().url, 'ws://gw.test:8080/ws/chess?since=1&epoch=e7');
+	assert.equal(b.last().url, 'ws://gw2.test:8080/ws/chess?since=1&epoch=e7');
 	b.client.resetPosition();
 	assert.equal(store.size, 0);
 });
