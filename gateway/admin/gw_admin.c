@@ -291,6 +291,18 @@ static void api_post(gw_node_t *node, struct evhttp_request *req, const char *wh
 			reply_error(req, 400, "bad_request", "missing or invalid field: lobby");
 			goto out;
 		}
+		/* History on: through the lobby's history, like a client's. */
+		if (node->cfg->history_size > 0 &&
+		    (frame = gw_proto_message_head(lobby, from, data, strlen(data)))) {
+			int rc = gw_bus_publish_history(node->bus, lobby, frame, 0);
+
+			gw_buf_unref(frame);
+			frame = NULL;
+			if (rc == GW_OK) {
+				reply_json(req, 200, "{\"ok\":true}");
+				goto out;
+			}
+		}
 		frame = gw_proto_message(lobby, from, data, strlen(data));
 		if (!frame) {
 			reply_error(req, 500, "internal", "out of memory");

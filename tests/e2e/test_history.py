@@ -12,6 +12,7 @@ import pytest
 
 from cluster import (RedisServer, expect_none, recv_match, start_nodes,
                      wait_nodes_ready, wait_subscribed)
+from api_helpers import start_admin_node
 from gwtest import run, subset
 
 HIST = {"history_size": 100, "history_ttl": 60}
@@ -285,3 +286,27 @@ def test_history_needs_redis(gateway):
     rc = gw.wait_exit(10)
     assert rc not in (None, 0), "started --history-size without --redis"
     assert "--history-size 10 needs --redis" in gw.log_text(), gw.log_tail()
+
+
+def test_api_publish_goes_through_the_history(gateway, redis):
+    """POST /api/publish with history on: the message gets the lobby's next
+    offset and a resuming client gets it replayed like a client's."""
+    key = "history-api-key-0123456789abcdef"
+    n1 = start_admin_node(gateway, key=key, redis=redis.url, node_id="n1", **HIST)
+    wait_nodes_ready(redis, ["n1"], 10)
+
+    async def body():
+        alice = await n1.join("chess", "alice")
+        await wait_subscribed(redis, "chess", 1)
+        await alice.broadcast({"c": 1}, echo=True)
+        m1 = await recv_match(alice, "message", is_msg({"c": 1}))
+        n1.admin.ok("POST", "/api/publish", {"lobby": "chess", "data": {"s": 1}})
+        m2 = await recv_match(alice, "message", is_msg({"s": 1}))
+        assert m2["offset"] == m1["offset"] + 1 and m2["from"] == "server", m2
+        epoch = alice.welcome["epoch"]
+        await alice.close()
+        back = await n1.join_eventually("chess", "alice",
+                                        path=resume_path("chess", m1["offset"], epoch))
+        assert back.welcome["recovered"] is True, back.welcome
+        assert await back.recv_json("message") == m2
+    run(body())
