@@ -51,9 +51,9 @@ def test_offsets_and_epoch_in_frames(gateway, redis):
         await wait_subscribed(redis, "chess", 2)
 
         await alice.broadcast({"i": 1})
-        await bob.broadcast({"i": 2}, echo=True)
         m1 = await recv_match(bob, "message", is_msg({"i": 1}))
         assert m1["offset"] == 1, m1
+        await bob.broadcast({"i": 2}, echo=True)
         m2 = await recv_match(bob, "message", is_msg({"i": 2}))
         assert m2["offset"] == 2, m2
         m2a = await recv_match(alice, "message", is_msg({"i": 2}))
