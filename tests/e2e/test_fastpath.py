@@ -20,7 +20,8 @@ N = 120
 BIG = "x" * 60000
 
 OPTS = dict(rate_limit=100000, rate_burst=100000, send_queue_max=100000,
-            send_queue_bytes=64 * 1024 * 1024, heartbeat_interval=1)
+            send_queue_bytes=64 * 1024 * 1024, heartbeat_interval=1,
+            rate_bytes=1 << 30, rate_bytes_burst=1 << 30)
 
 
 def metric(gw, name):
