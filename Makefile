@@ -51,7 +51,7 @@ GATEWAY_SRC := $(filter-out gateway/main.c,$(wildcard gateway/*.c gateway/*/*.c)
 LUA_SRC     := $(wildcard gateway/cluster/lua/*.lua)
 STATIC_SRC  := $(wildcard dashboard/*.html dashboard/*.js dashboard/*.css dashboard/*.svg) \
                $(wildcard clients/js/gateway.js clients/js/gateway.d.ts)
-TOOLS       := $(patsubst tools/%.c,$(BUILD)/bin/%,$(filter-out tools/gwbench_%.c,$(wildcard tools/*.c)))
+TOOLS       := $(patsubst tools/%.c,$(BUILD)/bin/%,$(filter-out tools/gwbench_%.c tools/gatewayctl_%.c,$(wildcard tools/*.c)))
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 UNIT_BIN    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
@@ -122,7 +122,13 @@ $(BUILD)/bin/%: $(BUILD)/obj/tools/%.o $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $^ $(DEP_LIBS) -o $@
 
-# gwbench is several files: tools/gwbench_*.c are its parts, not tools.
+# gatewayctl and gwbench are several files: tools/NAME_*.c are their parts.
+$(BUILD)/bin/gatewayctl: $(BUILD)/obj/tools/gatewayctl.o \
+		$(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/gatewayctl_*.c)) $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $^ $(DEP_LIBS) -o $@
+$(BUILD)/obj/tools/gatewayctl_redis.o: $(BUILD)/gen/gw_scripts.h
+
 $(BUILD)/bin/gwbench: $(BUILD)/obj/tools/gwbench.o \
 		$(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/gwbench_*.c)) $(LIBS)
 	@mkdir -p $(@D)

@@ -26,7 +26,8 @@
 #include <string.h>
 
 static const char *const scripts[] = { gw_lua_admit, gw_lua_release, gw_lua_lease,
-				       gw_lua_sweep, gw_lua_restore, gw_lua_stats };
+				       gw_lua_sweep, gw_lua_restore, gw_lua_stats,
+				       gw_lua_user_conns };
 
 #define RESTORE_BATCH 256
 /* /ready fails when the pub/sub self-probe is older than this. */

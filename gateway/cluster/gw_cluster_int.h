@@ -17,7 +17,7 @@
 
 typedef struct gw_cluster gw_cluster_t;
 
-enum { S_ADMIT = 0, S_RELEASE, S_LEASE, S_SWEEP, S_RESTORE, S_STATS };
+enum { S_ADMIT = 0, S_RELEASE, S_LEASE, S_SWEEP, S_RESTORE, S_STATS, S_USER_CONNS };
 
 /*
  * Per-lobby state, one per lobby with local members (c->lobbies, keyed by

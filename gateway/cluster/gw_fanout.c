@@ -12,6 +12,7 @@
 #include "gw_auth.h"
 #include "gw_log.h"
 #include "gw_reply.h"
+#include "gw_userconns.h"
 
 #include <hiredis/hiredis.h>
 #include <stdio.h>
@@ -264,9 +265,11 @@ void gw_cluster__publish_node(gw_cluster_t *c, const char *node, size_t node_len
 }
 
 /*
- * The one user lookup: HKEYS {P}:user:U lists U's connections; every node
- * holding one (but this one, which the core served) gets the message or
- * the kick once, on its node channel.
+ * The one user lookup (common/gw_userconns.h, shared with gatewayctl):
+ * user_conns.lua returns U's connections and the live nodes in one round
+ * trip; every live node holding one (but this one, which the core served)
+ * gets the message or the kick once, on its node channel. An entry whose
+ * node's lease ran out is gone: never delivered to, never counted.
  */
 typedef struct {
 	gw_cluster_t *c;
@@ -278,44 +281,54 @@ typedef struct {
 	char conn[GW_CONN_ID_MAX];
 } send_t;
 
+/* A reply array of strings as borrowed gw_ustr_t (the caller frees). */
+static gw_ustr_t *ustrs(const redisReply *r)
+{
+	gw_ustr_t *v = gw_calloc(r->elements ? r->elements : 1, sizeof(*v));
+	size_t i;
+
+	for (i = 0; v && i < r->elements; i++)
+		v[i] = (gw_ustr_t){ r->element[i]->str, r->element[i]->len };
+	return v;
+}
+
 static void on_user_conns(void *ud, redisReply *r)
 {
 	send_t *op = ud;
 	gw_cluster_t *c = op->c;
-	size_t i, j, n = 0;
+	gw_ustr_t *conns = NULL, *live = NULL;
+	gw_user_conn_t *e = NULL;
+	size_t i, k, n = 0;
 
-	if (r && gw_reply_conn_ids(r) != GW_OK) {
+	if (r && gw_reply_user_conns(r) != GW_OK) {
 		gw_redis_refuse(c->redis, "user connections");
 		r = NULL;
 	}
-	if (!r || r->type != REDIS_REPLY_ARRAY) {
+	if (r) {
+		conns = ustrs(r->element[0]);
+		live = ustrs(r->element[1]);
+		e = gw_calloc(r->element[0]->elements ? r->element[0]->elements : 1, sizeof(*e));
+	}
+	if (!r || !conns || !live || !e) {
 		op->done(op->ud, GW_EUNAVAIL, 0);
 		goto out;
 	}
-	for (i = 0; i < r->elements; i++) {
-		redisReply *e = r->element[i];
-		size_t nl, dup = 0;
-
-		if (e->type != REDIS_REPLY_STRING)
-			continue;
-		if (op->conn[0] && strcmp(op->conn, e->str) != 0)
-			continue;
-		if (gw_cluster__is_local(c, e->str, e->len))
-			continue; /* served by the core */
+	k = gw_user_conns(conns, r->element[0]->elements, live, r->element[1]->elements,
+			  op->conn[0] ? op->conn : NULL, e);
+	for (i = 0; i < k; i++) {
+		if (!e[i].live || gw_cluster__is_local(c, e[i].conn.str, e[i].conn.len))
+			continue; /* gone, or served by the core */
 		n++;
-		nl = gw_conn_id_node_len(e->str, e->len);
-		for (j = 0; j < i && !dup; j++)
-			dup = r->element[j]->type == REDIS_REPLY_STRING &&
-			      gw_conn_id_node_len(r->element[j]->str, r->element[j]->len) == nl &&
-			      memcmp(r->element[j]->str, e->str, nl) == 0 &&
-			      (!op->conn[0] || strcmp(op->conn, r->element[j]->str) == 0);
-		if (!dup)
-			gw_cluster__publish_node(c, e->str, nl, op->user,
+		if (e[i].first)
+			gw_cluster__publish_node(c, e[i].conn.str, e[i].node.len, op->user,
 						 op->conn[0] ? op->conn : NULL,
 						 strlen(op->conn), op->frame, op->kick);
 	}
 	op->done(op->ud, GW_OK, n);
 out:
+	gw_free(conns);
+	gw_free(live);
+	gw_free(e);
 	gw_buf_unref(op->frame);
 	gw_free(op);
 }
@@ -325,9 +338,8 @@ int gw_cluster__send_user(void *impl, const char *user, size_t len, const char *
 			 void *ud)
 {
 	gw_cluster_t *c = impl;
-	char key[CH_MAX];
-	const char *argv[2] = { "HKEYS", key };
-	size_t lens[2];
+	char now[24];
+	const char *argv[3];
 	send_t *op;
 
 	if (len > GW_AUTH_SUB_MAX || (conn && strlen(conn) >= GW_CONN_ID_MAX))
@@ -339,11 +351,12 @@ int gw_cluster__send_user(void *impl, const char *user, size_t len, const char *
 	memcpy(op->user, user, len);
 	if (conn)
 		strcpy(op->conn, conn);
-	snprintf(key, sizeof(key), "%s:user:%s", c->prefix, op->user);
-	lens[0] = 5;
-	lens[1] = strlen(key);
+	snprintf(now, sizeof(now), "%llu", (unsigned long long)gw_wall_ms());
+	argv[0] = c->prefix;
+	argv[1] = op->user;
+	argv[2] = now;
 	op->frame = frame ? gw_buf_ref(frame) : NULL;
-	if (gw_redis_command(c->redis, on_user_conns, op, 2, argv, lens) == GW_OK)
+	if (gw_cluster__script(c, S_USER_CONNS, on_user_conns, op, 3, argv) == GW_OK)
 		return GW_OK;
 	gw_buf_unref(op->frame);
 	gw_free(op);
