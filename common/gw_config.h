@@ -73,6 +73,7 @@ typedef struct gw_config {
 	long send_queue_bytes;   /* queued bytes per connection */
 	/* behaviour */
 	int presence_events;     /* bool: presence_join/leave to lobby members */
+	long leave_grace_ms;     /* hold a reconnectable presence_leave this long */
 	long shutdown_timeout;   /* seconds to drain on SIGTERM */
 	/* logging */
 	int log_level;           /* gw_log_level_t */

@@ -20,6 +20,7 @@ typedef struct gw_admission gw_admission_t;
 typedef struct gw_presence gw_presence_t;
 typedef struct gw_bus gw_bus_t;
 typedef struct gw_health gw_health_t;
+typedef struct gw_grace gw_grace_t;
 typedef struct gw_session gw_session_t;
 typedef struct gw_peers gw_peers_t;
 typedef struct gw_tls gw_tls_t;
@@ -60,6 +61,7 @@ typedef struct gw_node {
 	gw_presence_t *presence;
 	gw_bus_t *bus;          /* to the other nodes (gw_bus.h); never NULL */
 	gw_health_t *health;
+	gw_grace_t *grace;      /* held leaves, --leave-grace-ms (gw_router) */
 	gw_peers_t *peers;      /* per-IP and handshake bookkeeping (gw_server) */
 	gw_tls_t *tls;          /* NULL unless --tls-cert: wss:// */
 	gw_stats_t stats;

@@ -14,29 +14,35 @@
 
 _Static_assert(GW_BUF_HEADROOM >= LWS_PRE, "gw_buf headroom must fit LWS_PRE");
 
+/*
+ * Each close: its WebSocket code and reason, its name in logs and metrics,
+ * and the HTTP status an SSE request refused for it gets (docs/protocol.md).
+ */
 static const struct {
 	uint16_t code;
+	uint16_t http;
 	const char *reason;
 	const char *name;
 } closes[GW_CLOSE__COUNT] = {
-	[GW_CLOSE_NORMAL] = { 1000, "normal", "normal" },
-	[GW_CLOSE_GOING_AWAY] = { 1001, "going_away", "going_away" },
-	[GW_CLOSE_RATE_LIMITED] = { 1008, "rate_limited", "rate_limited" },
-	[GW_CLOSE_TOO_BIG] = { 1009, "message_too_big", "message_too_big" },
-	[GW_CLOSE_INTERNAL] = { 1011, "internal_error", "internal_error" },
-	[GW_CLOSE_BAD_LOBBY] = { 4000, "bad_lobby", "bad_lobby" },
-	[GW_CLOSE_UNAUTHORIZED] = { 4001, "unauthorized", "unauthorized" },
-	[GW_CLOSE_SERVER_FULL] = { 4002, "server_full", "server_full" },
-	[GW_CLOSE_NODE_FULL] = { 4002, "server_full", "node_full" },
-	[GW_CLOSE_LOBBY_FULL] = { 4002, "lobby_full", "lobby_full" },
-	[GW_CLOSE_UNAVAILABLE] = { 4002, "unavailable", "unavailable" },
-	[GW_CLOSE_ALREADY_CONNECTED] = { 4003, "already_connected", "already_connected" },
-	[GW_CLOSE_REPLACED] = { 4004, "replaced", "replaced" },
-	[GW_CLOSE_STALE] = { 4005, "stale", "stale" },
-	[GW_CLOSE_TOKEN_EXPIRED] = { 4006, "token_expired", "token_expired" },
-	[GW_CLOSE_SLOW_CONSUMER] = { 4007, "slow_consumer", "slow_consumer" },
-	[GW_CLOSE_PROTOCOL_ABUSE] = { 4008, "protocol_abuse", "protocol_abuse" },
-	[GW_CLOSE_KICKED] = { 4009, "kicked", "kicked" },
+	[GW_CLOSE_NORMAL] = { 1000, 200, "normal", "normal" },
+	[GW_CLOSE_GOING_AWAY] = { 1001, 503, "going_away", "going_away" },
+	[GW_CLOSE_RATE_LIMITED] = { 1008, 429, "rate_limited", "rate_limited" },
+	[GW_CLOSE_TOO_BIG] = { 1009, 413, "message_too_big", "message_too_big" },
+	[GW_CLOSE_INTERNAL] = { 1011, 500, "internal_error", "internal_error" },
+	[GW_CLOSE_BAD_LOBBY] = { 4000, 400, "bad_lobby", "bad_lobby" },
+	[GW_CLOSE_UNAUTHORIZED] = { 4001, 401, "unauthorized", "unauthorized" },
+	[GW_CLOSE_SERVER_FULL] = { 4002, 503, "server_full", "server_full" },
+	[GW_CLOSE_NODE_FULL] = { 4002, 503, "server_full", "node_full" },
+	[GW_CLOSE_LOBBY_FULL] = { 4002, 503, "lobby_full", "lobby_full" },
+	[GW_CLOSE_UNAVAILABLE] = { 4002, 503, "unavailable", "unavailable" },
+	[GW_CLOSE_ALREADY_CONNECTED] = { 4003, 409, "already_connected", "already_connected" },
+	[GW_CLOSE_REPLACED] = { 4004, 409, "replaced", "replaced" },
+	[GW_CLOSE_STALE] = { 4005, 408, "stale", "stale" },
+	[GW_CLOSE_TOKEN_EXPIRED] = { 4006, 401, "token_expired", "token_expired" },
+	[GW_CLOSE_SLOW_CONSUMER] = { 4007, 503, "slow_consumer", "slow_consumer" },
+	[GW_CLOSE_PROTOCOL_ABUSE] = { 4008, 400, "protocol_abuse", "protocol_abuse" },
+	[GW_CLOSE_KICKED] = { 4009, 403, "kicked", "kicked" },
+	[GW_CLOSE_BAD_REQUEST] = { 4010, 400, "bad_request", "bad_request" },
 };
 
 uint16_t gw_close_code(gw_close_t c)
@@ -52,6 +58,11 @@ const char *gw_close_reason(gw_close_t c)
 const char *gw_close_name(gw_close_t c)
 {
 	return c < GW_CLOSE__COUNT ? closes[c].name : "internal_error";
+}
+
+int gw_close_http_status(gw_close_t c)
+{
+	return c < GW_CLOSE__COUNT ? closes[c].http : 500;
 }
 
 char *gw_session_id_str(const gw_session_t *s, char *buf)
@@ -140,7 +151,7 @@ static size_t frame_header(unsigned char *h, size_t len)
  * was written and it must be queued, -1 if lws refused the rest (the
  * connection is broken; lws closes it).
  */
-static int write_direct(gw_session_t *s, gw_buf_t *b)
+static int ws_direct(gw_session_t *s, gw_buf_t *b)
 {
 	unsigned char *data = gw_buf_data(b), *rest;
 	unsigned char hdr[10];
@@ -192,7 +203,7 @@ int gw_session_send(gw_session_t *s, gw_buf_t *b)
 		gw_session_close(s, GW_CLOSE_SLOW_CONSUMER);
 		return GW_EFULL;
 	}
-	if ((rc = write_direct(s, b)) != 0) {
+	if ((rc = s->w->direct(s, b)) != 0) {
 		s->node->stats.messages_out++;
 		if (rc < 0) {
 			gw_session_close(s, GW_CLOSE_INTERNAL);
@@ -266,10 +277,10 @@ void gw_session_close(gw_session_t *s, gw_close_t why)
 
 /*
  * A receiver that has fallen behind gets its queued frames several at a
- * time: complete server frames (unmasked: a 2-, 4- or 10-byte header and
- * the payload) are laid end to end in one scratch buffer and handed to lws
- * as raw bytes, one write(2) for up to BATCH_MAX bytes instead of one per
- * frame. lws buffers a partial write itself. The scratch copy costs a
+ * time: complete frames as its writer lays them out (WebSocket: unmasked,
+ * a 2-, 4- or 10-byte header and the payload; SSE: a data: line) are laid
+ * end to end in one scratch buffer and handed to lws as raw bytes, one
+ * write(2) for up to BATCH_MAX bytes instead of one per frame. lws buffers a partial write itself. The scratch copy costs a
  * memcpy; the saved system calls are worth far more (docs/benchmarks.md).
  */
 #define BATCH_MAX (64 * 1024)
@@ -278,16 +289,15 @@ static int write_batch(gw_session_t *s)
 {
 	static unsigned char scratch[LWS_PRE + BATCH_MAX];
 	unsigned char *p = scratch + LWS_PRE;
+	const gw_session_writer_t *w = s->w;
 	size_t off = 0, frames = 0;
 
 	while (s->q_len) {
 		gw_buf_t *b = s->q[s->q_head];
 
-		if (off + 10 + b->len > BATCH_MAX)
+		if (off + w->overhead + b->len > BATCH_MAX)
 			break;
-		off += frame_header(p + off, b->len);
-		memcpy(p + off, gw_buf_data(b), b->len);
-		off += b->len;
+		off += w->frame(b, p + off);
 		s->q_head = (uint16_t)((s->q_head + 1) % s->q_cap);
 		s->q_len--;
 		s->q_bytes -= b->len;
@@ -306,30 +316,20 @@ static int write_batch(gw_session_t *s)
 
 int gw_session_on_writeable(gw_session_t *s)
 {
-	/* lws drops empty pongs unseen, so the ping carries a payload. */
-	static unsigned char ping[LWS_PRE + 2] = { [LWS_PRE] = 'g', [LWS_PRE + 1] = 'w' };
+	const gw_session_writer_t *w = s->w;
 	gw_buf_t *b;
 	int n;
 
-	if (s->state == GW_SS_CLOSING && !s->q_len) {
-		const char *r = gw_close_reason(s->close);
-
-		/*
-		 * Once only: after our -1, lws sends the close frame and waits for
-		 * the client's; another -1 in that wait would drop the socket at
-		 * once, and frames still in flight from the client would turn
-		 * into a reset that destroys the close frame.
-		 */
-		if (s->close_sent)
-			return 0;
-		s->close_sent = 1;
-		lws_close_reason(s->wsi, gw_close_code(s->close),
-				 (unsigned char *)(uintptr_t)r, strlen(r));
-		return -1;
+	if (w->begin && (n = w->begin(s)) != 0) {
+		if (n > 0)
+			lws_callback_on_writable(s->wsi);
+		return n < 0 ? -1 : 0;
 	}
+	if (s->state == GW_SS_CLOSING && !s->q_len)
+		return w->close(s);
 	if (s->want_ping) {
 		s->want_ping = 0;
-		if (lws_write(s->wsi, ping + LWS_PRE, 2, LWS_WRITE_PING) < 0)
+		if (w->ping(s) < 0)
 			return -1;
 		if (s->q_len)
 			lws_callback_on_writable(s->wsi);
@@ -340,7 +340,7 @@ int gw_session_on_writeable(gw_session_t *s)
 	if (s->q_len > 1 && (n = write_batch(s)) != 0)
 		return n < 0 ? -1 : 0;
 	b = s->q[s->q_head];
-	n = lws_write(s->wsi, gw_buf_data(b), b->len, LWS_WRITE_TEXT);
+	n = w->one(s, b);
 	s->q_head = (uint16_t)((s->q_head + 1) % s->q_cap);
 	s->q_len--;
 	s->q_bytes -= b->len;
@@ -352,6 +352,58 @@ int gw_session_on_writeable(gw_session_t *s)
 		lws_callback_on_writable(s->wsi);
 	return 0;
 }
+
+/* --- the WebSocket writer ---------------------------------------------------- */
+
+static size_t ws_frame(const gw_buf_t *b, unsigned char *out)
+{
+	size_t hl = frame_header(out, b->len);
+
+	memcpy(out + hl, gw_buf_data((gw_buf_t *)b), b->len);
+	return hl + b->len;
+}
+
+static int ws_one(gw_session_t *s, gw_buf_t *b)
+{
+	return lws_write(s->wsi, gw_buf_data(b), b->len, LWS_WRITE_TEXT);
+}
+
+static int ws_ping(gw_session_t *s)
+{
+	/* lws drops empty pongs unseen, so the ping carries a payload. */
+	static unsigned char ping[LWS_PRE + 2] = { [LWS_PRE] = 'g', [LWS_PRE + 1] = 'w' };
+
+	return lws_write(s->wsi, ping + LWS_PRE, 2, LWS_WRITE_PING);
+}
+
+static int ws_close(gw_session_t *s)
+{
+	const char *r = gw_close_reason(s->close);
+
+	/*
+	 * Once only: after our -1, lws sends the close frame and waits for
+	 * the client's; another -1 in that wait would drop the socket at
+	 * once, and frames still in flight from the client would turn
+	 * into a reset that destroys the close frame.
+	 */
+	if (s->close_sent)
+		return 0;
+	s->close_sent = 1;
+	lws_close_reason(s->wsi, gw_close_code(s->close),
+			 (unsigned char *)(uintptr_t)r, strlen(r));
+	return -1;
+}
+
+const gw_session_writer_t gw_session_ws_writer = {
+	.name = "websocket",
+	.overhead = 10,
+	.answers_pings = 1,
+	.direct = ws_direct,
+	.frame = ws_frame,
+	.one = ws_one,
+	.ping = ws_ping,
+	.close = ws_close,
+};
 
 /*
  * Frames arrive in rx-buffer-sized pieces. A whole message in one piece
