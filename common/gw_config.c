@@ -14,6 +14,7 @@
  */
 #include "gw_config.h"
 #include "gw_redis_url.h"
+#include "gw_shard.h"
 #include "gw_alloc.h"
 #include "gw_auth.h"
 #include "gw_ipnet.h"
@@ -243,10 +244,14 @@ static const struct opt opts[] = {
 
 	/* cluster */
 	{ "redis", "GW_REDIS_URL", STR(redis_url), 0, 0, "", NULL, check_redis_url,
-	  "empty, redis://[user:pass@]host:port[/db], unix:///path or "
-	  "sentinel://[user:pass@]host:port,host:port/MASTER[/db]", "URL", F_SECRET,
+	  "empty, or one or more (whitespace-separated, one per shard) of "
+	  "redis://[user:pass@]host:port[/db], unix:///path or "
+	  "sentinel://[user:pass@]host:port,host:port/MASTER[/db]", "URL...", F_SECRET,
 	  "Redis shared by the cluster; empty: standalone node. A sentinel:// URL "
-	  "follows the master through failovers (docs/redis-schema.md, Sentinel)." },
+	  "follows the master through failovers (docs/redis-schema.md, Sentinel). "
+	  "Several URLs shard the cluster's state by lobby and user; every node "
+	  "and gatewayctl must list the same shards in the same order "
+	  "(docs/redis-schema.md, Shards)." },
 	{ "redis-prefix", "GW_REDIS_PREFIX", STR(redis_prefix), 1, 64, "gw", NULL,
 	  check_redis_prefix, "1..64 characters from [A-Za-z0-9_.:-]", "PREFIX", 0,
 	  "Namespace in front of every Redis key." },
@@ -547,12 +552,13 @@ static int check_redis_prefix(const char *v)
 	return charset_ok(v, "_.:-", 64) ? GW_OK : GW_EINVAL;
 }
 
-/* The one URL grammar (gw_redis_url), so that start-up refuses what the link could not use. */
+/* The one URL grammar (gw_redis_url) per shard (gw_shard), so that
+ * start-up refuses what the links could not use. */
 static int check_redis_url(const char *v)
 {
-	gw_redis_url_t u;
+	static gw_shard_list_t l; /* 32 KiB: off the stack; start-up only */
 
-	return *v ? gw_redis_url_parse(v, &u, NULL, 0) : GW_OK;
+	return *v ? gw_shard_list_parse(v, &l, NULL, 0) : GW_OK;
 }
 
 /*

@@ -102,6 +102,8 @@ typedef struct {
 	int master_port;
 	uint64_t master_switched_ms; /* wall ms of the last change of master; 0: none */
 	uint64_t master_switches;
+	size_t shards;             /* Redis shards (--redis), and how many are ready */
+	size_t shards_up;
 } gw_bus_status_t;
 
 /* send_user's answer: status GW_OK, or an error when the cluster could not
