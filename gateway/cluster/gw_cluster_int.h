@@ -149,6 +149,9 @@ void gw_cluster__publish_node(gw_cluster_t *c, const char *node, size_t node_len
 /* The subscription connection's messages (gw_redis_events_t.on_message). */
 void gw_cluster__on_message(void *ud, const char *channel, size_t clen,
 			    const char *msg, size_t len);
+/* Starts a stats round (gw_stats.c); the bus's snapshot operation. */
+void gw_cluster__refresh_stats(gw_cluster_t *c);
+gw_buf_t *gw_cluster__snapshot(void *impl);
 /* A gap event (`missed` 0: unknown) to every lobby with local members
  * placed on shard `shard` (all of them with one shard). */
 void gw_cluster__gap_all(gw_cluster_t *c, uint32_t shard);
