@@ -15,6 +15,7 @@
 #include "gw_config.h"
 #include "gw_config_int.h"
 #include "gw_redis_url.h"
+#include "gw_shard.h"
 #include "gw_alloc.h"
 #include "gw_auth.h"
 #include "gw_ipnet.h"
@@ -204,10 +205,14 @@ const struct opt gw_config_opts[] = {
 
 	/* cluster */
 	{ "redis", "GW_REDIS_URL", STR(redis_url), 0, 0, "", NULL, gw_config__check_redis_url,
-	  "empty, redis://[user:pass@]host:port[/db], unix:///path or "
-	  "sentinel://[user:pass@]host:port,host:port/MASTER[/db]", "URL", F_SECRET,
+	  "empty, or one or more (whitespace-separated, one per shard) of "
+	  "redis://[user:pass@]host:port[/db], unix:///path or "
+	  "sentinel://[user:pass@]host:port,host:port/MASTER[/db]", "URL...", F_SECRET,
 	  "Redis shared by the cluster; empty: standalone node. A sentinel:// URL "
-	  "follows the master through failovers (docs/redis-schema.md, Sentinel)." },
+	  "follows the master through failovers (docs/redis-schema.md, Sentinel). "
+	  "Several URLs shard the cluster's state by lobby and user; every node "
+	  "and gatewayctl must list the same shards in the same order "
+	  "(docs/redis-schema.md, Shards)." },
 	{ "redis-prefix", "GW_REDIS_PREFIX", STR(redis_prefix), 1, 64, "gw", NULL,
 	  gw_config__check_redis_prefix, "1..64 characters from [A-Za-z0-9_.:-]", "PREFIX", 0,
 	  "Namespace in front of every Redis key." },

@@ -7,6 +7,7 @@
 #include "gw_config_int.h"
 #include "gw_ipnet.h"
 #include "gw_redis_url.h"
+#include "gw_shard.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -147,12 +148,13 @@ int gw_config__check_redis_prefix(const char *v)
 	return charset_ok(v, "_.:-", 64) ? GW_OK : GW_EINVAL;
 }
 
-/* The one URL grammar (gw_redis_url), so that start-up refuses what the link could not use. */
+/* The one URL grammar (gw_redis_url) per shard (gw_shard), so that
+ * start-up refuses what the links could not use. */
 int gw_config__check_redis_url(const char *v)
 {
-	gw_redis_url_t u;
+	static gw_shard_list_t l; /* 32 KiB: off the stack; start-up only */
 
-	return *v ? gw_redis_url_parse(v, &u, NULL, 0) : GW_OK;
+	return *v ? gw_shard_list_parse(v, &l, NULL, 0) : GW_OK;
 }
 
 

@@ -11,6 +11,13 @@
  * has no live lease is gone: it is listed with status "gone" (the next sweep
  * removes it) but never counted, and nothing is sent to its node.
  *
+ * With several shards (--redis lists them, whitespace-separated, in the
+ * nodes' order) each key is read where gw_shard_of() places it: a lobby on
+ * the lobby's shard, a user on the user's; totals are summed over every
+ * shard; nodes (which lease on every shard) are read from each shard that
+ * answers. Messages to a node go out on the user's shard (every node
+ * listens on every shard).
+ *
  * Exit status: 0 ok, 1 runtime error (Redis, user not connected), 2 usage.
  */
 #include "gw_alloc.h"
@@ -33,7 +40,8 @@
 
 static const struct ctl_opt ctl_opts[] = {
 	{ "redis", O_STR, offsetof(ctl_t, url), 0, "GW_REDIS_URL", "URL",
-	  "redis://[user:pass@]host:port[/db] or unix:///path[?db=N]" },
+	  "redis://[user:pass@]host:port[/db], unix:///path[?db=N] or sentinel://...; "
+	  "several, whitespace-separated: the shards, as the nodes list them" },
 	{ "prefix", O_STR, offsetof(ctl_t, prefix), 0, "GW_REDIS_PREFIX", "P",
 	  "key namespace: keys are {P}:... (default gw)" },
 	{ "json", O_FLAG, offsetof(ctl_t, json), 0, NULL, NULL,
@@ -92,30 +100,50 @@ static const char *status(const ctl_t *c, const json_t *node)
 	return json_object_get(c->live, json_string_value(node)) ? "live" : "gone";
 }
 
-/* Reads {P}:nodes: a node is live while its lease expiry is in the future. */
+/*
+ * Reads {P}:nodes: a node is live while its lease expiry is in the future.
+ * Nodes lease on every shard; each shard that answers is read and a node
+ * counts with its latest expiry. The first shard that answered stays in
+ * use (for the node hashes).
+ */
 static int load_nodes(ctl_t *c)
 {
+	json_t *seen = json_object();
 	char key[GW_KEY_MAX];
-	redisReply *r;
+	int first = -1;
 
 	gw_key_nodes(&c->keys, key);
-	r = pairs(c, "ZRANGE %s 0 -1 WITHSCORES", key, NULL);
-
-	if (!r)
-		return GW_EIO;
 	c->nodes = json_array();
 	c->live = json_object();
-	for (size_t i = 0; i + 1 < r->elements; i += 2) {
-		int64_t exp = (int64_t)strtod(r->element[i + 1]->str, NULL);
+	for (uint32_t k = 0; k < c->shards->n; k++) {
+		redisReply *r;
 
-		json_array_append_new(c->nodes, json_pack("{s:s,s:I,s:s}", "id",
-			r->element[i]->str, "lease_expires", (json_int_t)exp,
-			"status", exp > c->now ? "live" : "expired"));
-		if (exp > c->now)
-			json_object_set_new(c->live, r->element[i]->str, json_true());
+		if (ctl_use(c, k) || !(r = pairs(c, "ZRANGE %s 0 -1 WITHSCORES", key, NULL)))
+			continue;
+		first = first < 0 ? (int)k : first;
+		for (size_t i = 0; i + 1 < r->elements; i += 2) {
+			int64_t exp = (int64_t)strtod(r->element[i + 1]->str, NULL);
+			json_t *row = json_object_get(seen, r->element[i]->str);
+
+			if (!row) {
+				row = json_object();
+				json_object_set_new(seen, r->element[i]->str, row);
+				json_array_append(c->nodes, row);
+				json_object_set_new(row, "id", json_string(r->element[i]->str));
+			} else if (json_integer_value(json_object_get(row, "lease_expires")) >= exp) {
+				continue;
+			}
+			json_object_set_new(row, "lease_expires", json_integer((json_int_t)exp));
+			json_object_set_new(row, "status", json_string(exp > c->now ? "live" : "expired"));
+			if (exp > c->now)
+				json_object_set_new(c->live, r->element[i]->str, json_true());
+		}
+		freeReplyObject(r);
 	}
-	freeReplyObject(r);
-	return GW_OK;
+	json_decref(seen);
+	if (first < 0)
+		return GW_EIO;
+	return ctl_use(c, (uint32_t)first);
 }
 
 /* A hash value as JSON: an integer, else a number, else a string. */
@@ -181,32 +209,40 @@ static int cmd_nodes(ctl_t *c, char **argv, json_t *doc)
 static int cmd_stats(ctl_t *c, char **argv, json_t *doc)
 {
 	redisReply *total, *r;
+	long long sum = 0, lobbies = 0;
+	char tkey[GW_KEY_MAX], lkey[GW_KEY_MAX];
+	int rc;
 
-	char key[GW_KEY_MAX];
-
-	gw_key_total(&c->keys, key);
-	if (!(total = ctl_redis(c, REDIS_REPLY_STRING, "GET %s", key)))
-		return GW_EIO;
-	json_object_set_new(doc, "total", json_integer(total->str ? strtoll(total->str, NULL, 10) : 0));
-	freeReplyObject(total);
+	gw_key_total(&c->keys, tkey);
+	gw_key_lobbies(&c->keys, lkey);
+	/* Each shard counts the connections and lobbies placed on it. */
+	for (uint32_t k = 0; k < c->shards->n; k++) {
+		if ((rc = ctl_use(c, k)))
+			return rc;
+		if (!(total = ctl_redis(c, REDIS_REPLY_STRING, "GET %s", tkey)))
+			return GW_EIO;
+		sum += total->str ? strtoll(total->str, NULL, 10) : 0;
+		freeReplyObject(total);
+		if (!(r = ctl_redis(c, REDIS_REPLY_INTEGER, "HLEN %s", lkey)))
+			return GW_EIO;
+		lobbies += r->integer;
+		freeReplyObject(r);
+	}
+	json_object_set_new(doc, "total", json_integer(sum));
 	if (c->max_conns > 0) {
 		json_object_set_new(doc, "max_connections", json_integer(c->max_conns));
 		json_object_set_new(doc, "capacity_percent", json_real(100.0 *
-			(double)json_integer_value(json_object_get(doc, "total")) / (double)c->max_conns));
+			(double)sum / (double)c->max_conns));
 	}
-	gw_key_lobbies(&c->keys, key);
-	if (!(r = ctl_redis(c, REDIS_REPLY_INTEGER, "HLEN %s", key)))
-		return GW_EIO;
-	json_object_set_new(doc, "lobbies", json_integer(r->integer));
-	freeReplyObject(r);
+	json_object_set_new(doc, "lobbies", json_integer(lobbies));
 	return cmd_nodes(c, argv, doc);
 }
 
 static int cmd_lobby(ctl_t *c, char **argv, json_t *doc)
 {
 	char key[GW_KEY_MAX];
-	redisReply *r = gw_key_lobby(&c->keys, argv[0], strlen(argv[0]), key) < 0 ? NULL
-			: pairs(c, "HGETALL %s", key, NULL);
+	redisReply *r = gw_key_lobby(&c->keys, argv[0], strlen(argv[0]), key) < 0 ||
+			ctl_use_name(c, argv[0]) ? NULL : pairs(c, "HGETALL %s", key, NULL);
 	json_t *rows, *users;
 
 	if (!r)
@@ -249,6 +285,8 @@ static int cmd_user(ctl_t *c, char **argv, json_t *doc)
 	json_object_set_new(doc, "connections", rows);
 	if (gw_key_user(&c->keys, user, strlen(user), key) < 0)
 		return GW_EINVAL;
+	if (ctl_use_name(c, user))
+		return GW_EUNAVAIL;
 	/* Live or gone: the nodes' own answer (the one user lookup). */
 	if (ctl_user_conns(c, user, NULL, &lr, &e, &n) != GW_OK)
 		return GW_EIO;
@@ -335,7 +373,7 @@ static int cmd_publish(ctl_t *c, char **argv, json_t *doc)
 	}
 	env = json_pack("{s:s,s:s,s:{s:s,s:s,s:s,s:o}}", "t", "msg", "l", argv[0], "p",
 			"type", "message", "lobby", argv[0], "from", c->from, "data", data);
-	n = env ? publish(c, channel, env) : GW_ENOMEM;
+	n = !env ? GW_ENOMEM : ctl_use_name(c, argv[0]) ? GW_EUNAVAIL : publish(c, channel, env);
 	json_decref(env);
 	if (n < 0)
 		return (int)n;
@@ -569,8 +607,7 @@ int main(int argc, char **argv)
 {
 	ctl_t c = { .url = "redis://127.0.0.1:6379", .prefix = "gw", .from = "gatewayctl" };
 	const struct ctl_cmd *cmd;
-	gw_redis_url_t addr;
-	char why[200];
+	char why[300];
 	unsigned seen = 0;
 	json_t *doc;
 	int first, rc;
@@ -579,16 +616,14 @@ int main(int argc, char **argv)
 	if ((first = parse_opts(&c, argc, argv, &seen)) < 0 ||
 	    !(cmd = check_args(&c, argc - first, argv + first, seen)))
 		return CTL_EXIT_USAGE;
-	if (gw_redis_url_parse(c.url, &addr, why, sizeof(why))) {
-		fprintf(stderr, "gatewayctl: %s\n", why);
+	c.shards = gw_calloc(1, sizeof(*c.shards));
+	if (!c.shards || gw_shard_list_parse(c.url, c.shards, why, sizeof(why))) {
+		fprintf(stderr, "gatewayctl: %s\n", c.shards ? why : "out of memory");
+		gw_free(c.shards);
 		return CTL_EXIT_USAGE;
 	}
 	c.now = (int64_t)gw_wall_ms();
 	rc = (doc = json_object()) ? GW_OK : GW_ENOMEM;
-	if (!rc && addr.sentinel)
-		rc = ctl_resolve(&addr);
-	if (!rc)
-		rc = ctl_connect(&c, &addr);
 	if (!rc)
 		rc = load_nodes(&c);
 	if (!rc)
@@ -606,7 +641,9 @@ int main(int argc, char **argv)
 	json_decref(doc);
 	json_decref(c.nodes);
 	json_decref(c.live);
-	if (c.redis)
-		redisFree(c.redis);
+	for (size_t k = 0; k < GW_SHARDS_MAX; k++)
+		if (c.link[k])
+			redisFree(c.link[k]);
+	gw_free(c.shards);
 	return !rc ? 0 : rc == GW_EINVAL ? CTL_EXIT_USAGE : CTL_EXIT_RUNTIME;
 }

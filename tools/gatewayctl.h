@@ -9,6 +9,7 @@
 #include "gw_common.h"
 #include "gw_keys.h"
 #include "gw_redis_url.h"
+#include "gw_shard.h"
 #include "gw_userconns.h"
 
 #include <hiredis/hiredis.h>
@@ -28,7 +29,10 @@ typedef struct ctl {
 	long max_conns;     /* 0: unknown, so no capacity */
 	int json;
 	int64_t now;        /* wall clock in ms, the clock of the leases */
-	redisContext *redis;
+	redisContext *redis;  /* the shard in use (ctl_use) */
+	gw_shard_list_t *shards;
+	redisContext *link[GW_SHARDS_MAX]; /* connected lazily */
+	int failed[GW_SHARDS_MAX];
 	json_t *nodes;      /* {P}:nodes as rows {id, lease_expires, status} */
 	json_t *live;       /* the live node ids, as an object's keys */
 	gw_keys_t keys;     /* every key and channel name (common/gw_keys) */
@@ -73,6 +77,11 @@ redisReply *ctl_redis(ctl_t *c, int type, const char *fmt, ...);
 int ctl_resolve(gw_redis_url_t *a);
 /* Connects, then AUTH and SELECT as the URL asks; GW_EUNAVAIL, said. */
 int ctl_connect(ctl_t *c, const gw_redis_url_t *a);
+/* Makes shard `idx` the one in use (c->redis), connecting on first use;
+ * GW_EUNAVAIL, said, when it cannot be reached. */
+int ctl_use(ctl_t *c, uint32_t idx);
+/* The same for the shard a lobby name or user id is placed on. */
+int ctl_use_name(ctl_t *c, const char *name);
 
 /*
  * The one user lookup, as the nodes do it (common/gw_userconns.h):

@@ -4,6 +4,7 @@
 #include "gatewayctl.h"
 #include "gw_alloc.h"
 #include "gw_scripts.h"
+#include "gw_shard.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -149,4 +150,37 @@ int ctl_user_conns(ctl_t *c, const char *user, const char *only, redisReply **re
 	gw_free(ls);
 	*reply = r;
 	return GW_OK;
+}
+
+int ctl_use(ctl_t *c, uint32_t idx)
+{
+	gw_redis_url_t addr;
+	char why[300];
+	int rc = GW_OK;
+
+	if (!c->link[idx] && !c->failed[idx]) {
+		if (gw_redis_url_parse(c->shards->url[idx], &addr, why, sizeof(why))) {
+			fprintf(stderr, "gatewayctl: %s\n", why);
+			rc = GW_EINVAL;
+		}
+		if (!rc && addr.sentinel)
+			rc = ctl_resolve(&addr);
+		if (!rc)
+			rc = ctl_connect(c, &addr);
+		if (rc) {
+			if (c->redis)
+				redisFree(c->redis);
+			c->failed[idx] = 1;
+		} else {
+			c->link[idx] = c->redis;
+		}
+		c->redis = NULL;
+	}
+	c->redis = c->link[idx];
+	return c->redis ? GW_OK : GW_EUNAVAIL;
+}
+
+int ctl_use_name(ctl_t *c, const char *name)
+{
+	return ctl_use(c, gw_shard_of(name, strlen(name), (uint32_t)c->shards->n));
 }

@@ -6,6 +6,11 @@
  *
  * Local delivery never waits on Redis: the core delivers to local members
  * itself and hands the same encoded frame to the bus.
+ *
+ * Every Redis call goes to the shard that holds what it names: a lobby's
+ * key and channel to the lobby's shard, a user's entries to the user's
+ * (gw_cluster__link_lobby / _user), cluster frames to any shard (every
+ * node listens to the cluster channel on every shard).
  */
 #include "gw_cluster_int.h"
 #include "gw_alloc.h"
@@ -32,7 +37,8 @@ int gw_cluster__is_local(const gw_cluster_t *c, const char *conn, size_t len)
 	return nl == strlen(me) && memcmp(conn, me, nl) == 0;
 }
 
-void gw_cluster__publish_env(gw_cluster_t *c, const char *channel, gw_envelope_t *e)
+void gw_cluster__publish_env(gw_cluster_t *c, gw_redis_t *link, const char *channel,
+			     gw_envelope_t *e)
 {
 	char *buf;
 	size_t len;
@@ -42,7 +48,7 @@ void gw_cluster__publish_env(gw_cluster_t *c, const char *channel, gw_envelope_t
 	e->origin_len = strlen(e->origin);
 	if (gw_envelope_encode(e, &buf, &len) != GW_OK)
 		return;
-	if (gw_redis_publish(c->redis, channel, strlen(channel), buf, len) == GW_OK)
+	if (gw_redis_publish(link, channel, strlen(channel), buf, len) == GW_OK)
 		c->pubsub_out++;
 	gw_free(buf);
 }
@@ -59,7 +65,7 @@ void gw_cluster__publish_lobby_frame(gw_cluster_t *c, const char *lobby, uint64_
 	e.seq = seq;
 	e.payload = (const char *)gw_buf_data((gw_buf_t *)frame);
 	e.payload_len = frame->len;
-	gw_cluster__publish_env(c, ch, &e);
+	gw_cluster__publish_env(c, gw_cluster__link_lobby(c, lobby, e.lobby_len), ch, &e);
 }
 
 /* --- per-lobby state ------------------------------------------------------------ */
@@ -123,7 +129,7 @@ void gw_cluster__lobby_joined(void *impl, gw_session_t *s, gw_buf_t *event)
 			}
 		}
 		gw_cluster__lobby_channel(c, name, ch);
-		gw_redis_subscribe(c->redis, ch);
+		gw_redis_subscribe(gw_cluster__link_lobby(c, name, len), ch);
 	}
 	if (st)
 		st->members++;
@@ -143,7 +149,7 @@ void gw_cluster__lobby_left(void *impl, gw_session_t *s, gw_buf_t *event)
 	if (st && --st->members == 0) {
 		/* The last local member: stop listening, forget the sequences. */
 		gw_cluster__lobby_channel(c, name, ch);
-		gw_redis_unsubscribe(c->redis, ch);
+		gw_redis_unsubscribe(gw_cluster__link_lobby(c, name, strlen(name)), ch);
 		gw_map_del(c->lobbies, st->name, strlen(st->name));
 		lobby_state_free(st);
 	}
@@ -151,6 +157,7 @@ void gw_cluster__lobby_left(void *impl, gw_session_t *s, gw_buf_t *event)
 
 typedef struct {
 	gw_cluster_t *c;
+	gw_redis_t *link;
 	uint64_t asker;
 	char lobby[GW_LOBBY_MAX + 1];
 } query_t;
@@ -183,7 +190,7 @@ static void on_query(void *ud, redisReply *reply)
 		if (reply->element[i]->type != REDIS_REPLY_STRING)
 			break;
 	if (reply && (reply->type != REDIS_REPLY_ARRAY || i < reply->elements)) {
-		gw_redis_refuse(c->redis, "presence");
+		gw_redis_refuse(q->link, "presence");
 		reply = NULL;
 	}
 	users = reply_strs(reply, &n);
@@ -199,21 +206,23 @@ int gw_cluster__presence_query(void *impl, gw_session_t *s)
 	char key[CH_MAX];
 	const char *argv[2] = { "HVALS", key };
 	size_t lens[2];
+	gw_redis_t *link = gw_cluster__link_lobby(c, s->m.lobby->name, s->m.lobby->name_len);
 	query_t *q;
 	int rc;
 
-	if (!gw_redis_ready(c->redis))
+	if (!gw_redis_ready(link))
 		return GW_EUNAVAIL;
 	q = gw_calloc(1, sizeof(*q));
 	if (!q)
 		return GW_ENOMEM;
 	q->c = c;
+	q->link = link;
 	q->asker = s->m.id;
 	memcpy(q->lobby, s->m.lobby->name, s->m.lobby->name_len);
 	snprintf(key, sizeof(key), "%s:lobby:%s", c->prefix, q->lobby);
 	lens[0] = 5;
 	lens[1] = strlen(key);
-	rc = gw_redis_command(c->redis, on_query, q, 2, argv, lens);
+	rc = gw_redis_command(link, on_query, q, 2, argv, lens);
 	if (rc)
 		gw_free(q);
 	return rc;
@@ -228,8 +237,10 @@ int gw_cluster__publish(void *impl, const char *lobby, gw_buf_t *frame)
 	gw_envelope_t e = { .type = GW_ENV_MSG };
 	/* Taken even when Redis is down: other nodes then see the gap. */
 	uint64_t seq = lobby ? next_seq(c, lobby) : 0;
+	gw_redis_t *link = lobby ? gw_cluster__link_lobby(c, lobby, strlen(lobby))
+				 : gw_cluster__link_any(c);
 
-	if (!gw_redis_ready(c->redis))
+	if (!gw_redis_ready(link))
 		return GW_EUNAVAIL;
 	if (lobby) {
 		gw_cluster__publish_lobby_frame(c, lobby, seq, frame);
@@ -238,7 +249,7 @@ int gw_cluster__publish(void *impl, const char *lobby, gw_buf_t *frame)
 	e.payload = (const char *)gw_buf_data(frame);
 	e.payload_len = frame->len;
 	snprintf(ch, sizeof(ch), "%s", c->cluster_ch);
-	gw_cluster__publish_env(c, ch, &e);
+	gw_cluster__publish_env(c, link, ch, &e);
 	return GW_OK;
 }
 
@@ -261,7 +272,7 @@ void gw_cluster__publish_node(gw_cluster_t *c, const char *node, size_t node_len
 		e.reason = reason;
 		e.reason_len = strlen(reason);
 	}
-	gw_cluster__publish_env(c, ch, &e);
+	gw_cluster__publish_env(c, gw_cluster__link_user(c, user, e.user_len), ch, &e);
 }
 
 /*
@@ -273,6 +284,7 @@ void gw_cluster__publish_node(gw_cluster_t *c, const char *node, size_t node_len
  */
 typedef struct {
 	gw_cluster_t *c;
+	gw_redis_t *link;     /* the user's shard */
 	gw_bus_sent_fn done;
 	void *ud;
 	gw_buf_t *frame;      /* NULL for a kick */
@@ -301,7 +313,7 @@ static void on_user_conns(void *ud, redisReply *r)
 	size_t i, k, n = 0;
 
 	if (r && gw_reply_user_conns(r) != GW_OK) {
-		gw_redis_refuse(c->redis, "user connections");
+		gw_redis_refuse(op->link, "user connections");
 		r = NULL;
 	}
 	if (r) {
@@ -347,7 +359,8 @@ int gw_cluster__send_user(void *impl, const char *user, size_t len, const char *
 	op = gw_calloc(1, sizeof(*op));
 	if (!op)
 		return GW_ENOMEM;
-	*op = (send_t){ .c = c, .done = done, .ud = ud, .kick = kick ? kick : "kicked" };
+	*op = (send_t){ .c = c, .link = gw_cluster__link_user(c, user, len), .done = done,
+			.ud = ud, .kick = kick ? kick : "kicked" };
 	memcpy(op->user, user, len);
 	if (conn)
 		strcpy(op->conn, conn);
@@ -356,7 +369,7 @@ int gw_cluster__send_user(void *impl, const char *user, size_t len, const char *
 	argv[1] = op->user;
 	argv[2] = now;
 	op->frame = frame ? gw_buf_ref(frame) : NULL;
-	if (gw_cluster__script(c, S_USER_CONNS, on_user_conns, op, 3, argv) == GW_OK)
+	if (gw_cluster__script(c, op->link, S_USER_CONNS, on_user_conns, op, 3, argv) == GW_OK)
 		return GW_OK;
 	gw_buf_unref(op->frame);
 	gw_free(op);
@@ -402,7 +415,9 @@ int gw_cluster__lookup(void *impl, int lobby, const char *name, gw_bus_lookup_fn
 	snprintf(key, sizeof(key), "%s:%s:%s", c->prefix, lobby ? "lobby" : "user", name);
 	lens[0] = 7;
 	lens[1] = strlen(key);
-	if (gw_redis_command(c->redis, on_lookup, lk, 2, argv, lens) == GW_OK)
+	if (gw_redis_command(lobby ? gw_cluster__link_lobby(c, name, strlen(name))
+				   : gw_cluster__link_user(c, name, strlen(name)),
+			     on_lookup, lk, 2, argv, lens) == GW_OK)
 		return GW_OK;
 	gw_free(lk);
 	return GW_EUNAVAIL;
@@ -431,18 +446,27 @@ static uint64_t *seq_slot(lobby_state_t *st, const char *origin, size_t len)
 	return &st->seen[st->n++].seq;
 }
 
+typedef struct {
+	gw_cluster_t *c;
+	uint32_t shard;
+} gap_t;
+
 static int gap_one(void *value, void *ud)
 {
-	gw_cluster_t *c = ud;
+	gap_t *g = ud;
 	lobby_state_t *st = value;
+	size_t len = strlen(st->name);
 
-	c->sink.gap(c->sink.ud, st->name, strlen(st->name), 0);
+	if (gw_shard_of(st->name, len, g->c->nshards) == g->shard)
+		g->c->sink.gap(g->c->sink.ud, st->name, len, 0);
 	return 0;
 }
 
-void gw_cluster__gap_all(gw_cluster_t *c)
+void gw_cluster__gap_all(gw_cluster_t *c, uint32_t shard)
 {
-	gw_map_each(c->lobbies, gap_one, c);
+	gap_t g = { c, shard };
+
+	gw_map_each(c->lobbies, gap_one, &g);
 }
 
 static gw_buf_t *payload_buf(const gw_envelope_t *e)
@@ -565,7 +589,10 @@ int gw_cluster__inbound(void *impl, gw_session_t *s, const char *type,
 	argv[18] = "time"; argv[19] = now;
 	for (i = 0; i < 20; i++)
 		lens[i] = i == 17 ? len : strlen(argv[i]); /* raw: not NUL-terminated */
-	if (gw_redis_command(c->redis, NULL, NULL, 20, argv, lens) != GW_OK)
+	/* The stream lives on the lobby's shard: backends read {P}:inbound
+	 * on every shard (docs/redis-schema.md, Shards). */
+	if (gw_redis_command(gw_cluster__link_lobby(c, s->m.lobby->name, s->m.lobby->name_len),
+			     NULL, NULL, 20, argv, lens) != GW_OK)
 		return GW_EUNAVAIL;
 	c->inbound++;
 	return GW_OK;

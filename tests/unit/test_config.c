@@ -521,25 +521,30 @@ static void test_string_checks(void **state)
 		   env_secret, "--redis-prefix", "a b");
 
 	/* A Redis URL may hold a password: never echoed. */
-	EXPECT_ERR("invalid value for --redis (GW_REDIS_URL): expected empty, "
+	EXPECT_ERR("invalid value for --redis (GW_REDIS_URL): expected empty, or one or "
+		   "more (whitespace-separated, one per shard) of "
 		   "redis://[user:pass@]host:port[/db], unix:///path or "
 		   "sentinel://[user:pass@]host:port,host:port/MASTER[/db]",
 		   env_secret, "--redis", "http://user:hunter2@h");
-	EXPECT_ERR("invalid value for --redis (GW_REDIS_URL): expected empty, "
+	EXPECT_ERR("invalid value for --redis (GW_REDIS_URL): expected empty, or one or "
+		   "more (whitespace-separated, one per shard) of "
 		   "redis://[user:pass@]host:port[/db], unix:///path or "
 		   "sentinel://[user:pass@]host:port,host:port/MASTER[/db]",
 		   env_secret, "--redis", "redis://");
-	EXPECT_ERR("invalid value for --redis (GW_REDIS_URL): expected empty, "
+	EXPECT_ERR("invalid value for --redis (GW_REDIS_URL): expected empty, or one or "
+		   "more (whitespace-separated, one per shard) of "
 		   "redis://[user:pass@]host:port[/db], unix:///path or "
 		   "sentinel://[user:pass@]host:port,host:port/MASTER[/db]",
 		   env_secret, "--redis", "unix://relative");
-	EXPECT_ERR("invalid value for --redis (GW_REDIS_URL): expected empty, "
+	EXPECT_ERR("invalid value for --redis (GW_REDIS_URL): expected empty, or one or "
+		   "more (whitespace-separated, one per shard) of "
 		   "redis://[user:pass@]host:port[/db], unix:///path or "
 		   "sentinel://[user:pass@]host:port,host:port/MASTER[/db]",
 		   env_secret, "--redis", "sentinel://h:1,h:2");
 	/* The link's own grammar (gw_redis_url) decides, so a port out of
 	 * range fails at start-up, not at the first connect. */
-	EXPECT_ERR("invalid value for --redis (GW_REDIS_URL): expected empty, "
+	EXPECT_ERR("invalid value for --redis (GW_REDIS_URL): expected empty, or one or "
+		   "more (whitespace-separated, one per shard) of "
 		   "redis://[user:pass@]host:port[/db], unix:///path or "
 		   "sentinel://[user:pass@]host:port,host:port/MASTER[/db]",
 		   env_secret, "--redis", "redis://h:70000");
