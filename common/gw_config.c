@@ -185,6 +185,10 @@ const struct opt gw_config_opts[] = {
 	{ "send-queue-bytes", "GW_SEND_QUEUE_BYTES", INT(send_queue_bytes), 1024, 1073741824,
 	  "1048576", NULL, NULL, NULL, "BYTES", 0,
 	  "Bytes that may wait to be sent to one connection; at least max-message-size." },
+	{ "write-delay-ms", "GW_WRITE_DELAY_MS", INT(write_delay_ms), 0, 1000, "0", NULL, NULL,
+	  NULL, "MS", 0,
+	  "Coalescing window: frames for a connection wait up to this long and go out "
+	  "together (fewer, larger writes at saturation, for that much latency); 0: at once." },
 
 	/* behaviour */
 	{ "presence-events", "GW_PRESENCE_EVENTS", BOOL(presence_events), 0, 1, "true", NULL,

@@ -167,6 +167,10 @@ gw_buf_t *gw_metrics_render(gw_node_t *node)
 	simple(&o, "gw_partial_writes_total", "counter",
 	       "Fast-path writes the socket took only part of (the rest went to lws).",
 	       st->partial_writes);
+	simple(&o, "gw_write_batches_total", "counter",
+	       "Writes that carried several queued frames at once.", st->batches);
+	simple(&o, "gw_batched_frames_total", "counter",
+	       "Frames carried by those batched writes.", st->batched_frames);
 	if (o.rc) {
 		gw_buf_unref(o.b);
 		return NULL;

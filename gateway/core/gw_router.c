@@ -95,7 +95,8 @@ int gw_router_init(gw_node_t *node)
 	gw_list_init(&node->reap);
 	node->reap_ev = event_new(node->base, -1, 0, reap_cb, node);
 	node->grace = gw_grace_create(node, announce_held);
-	return node->reap_ev && node->grace ? GW_OK : GW_ENOMEM;
+	return node->reap_ev && node->grace && gw_session_flush_init(node) == GW_OK
+		       ? GW_OK : GW_ENOMEM;
 }
 
 void gw_router_shutdown(gw_node_t *node)
@@ -107,6 +108,7 @@ void gw_router_shutdown(gw_node_t *node)
 	}
 	gw_grace_free(node->grace);
 	node->grace = NULL;
+	gw_session_flush_free(node);
 }
 
 static gw_admit_req_t req_of(const gw_session_t *s)

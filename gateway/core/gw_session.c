@@ -7,6 +7,7 @@
 #include "gw_protocol.h"
 
 #include <errno.h>
+#include <event2/event.h>
 #include <libwebsockets.h>
 #include <stdio.h>
 #include <string.h>
@@ -188,6 +189,84 @@ static int ws_direct(gw_session_t *s, gw_buf_t *b)
 	return rc < 0 ? -1 : 1;
 }
 
+/*
+ * The coalescing window (--write-delay-ms). Instead of asking for a
+ * writeable at once, a session whose queue just became non-empty joins the
+ * node's flush list (by id: it may close meanwhile) and the one timer asks
+ * for all of them when the window ends; by then several frames are queued
+ * and go out in one write (write_batch). The fast path is off while the
+ * window is on: writing at once is what the window trades away.
+ */
+static void flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	gw_node_t *node = arg;
+	size_t i, n = node->flush_n;
+
+	GW_UNUSED(fd);
+	GW_UNUSED(what);
+	node->flush_n = 0;
+	for (i = 0; i < n; i++) {
+		gw_member_t *m = gw_registry_find(node->reg, node->flush_ids[i]);
+		gw_session_t *s = m ? GW_SESSION_OF(m) : NULL;
+
+		if (!s || !s->flush_pending)
+			continue;
+		s->flush_pending = 0;
+		if (s->q_len && s->wsi)
+			lws_callback_on_writable(s->wsi);
+	}
+}
+
+int gw_session_flush_init(gw_node_t *node)
+{
+	if (node->cfg->write_delay_ms <= 0)
+		return GW_OK;
+	node->flush_ev = evtimer_new(node->base, flush_cb, node);
+	return node->flush_ev ? GW_OK : GW_ENOMEM;
+}
+
+void gw_session_flush_free(gw_node_t *node)
+{
+	if (node->flush_ev)
+		event_free(node->flush_ev);
+	node->flush_ev = NULL;
+	gw_free(node->flush_ids);
+	node->flush_ids = NULL;
+	node->flush_n = node->flush_cap = 0;
+}
+
+/* Asks for a writeable now, or at the window's end. */
+static void want_writeable(gw_session_t *s)
+{
+	gw_node_t *node = s->node;
+	long ms = node->cfg->write_delay_ms;
+
+	if (!node->flush_ev) {
+		lws_callback_on_writable(s->wsi);
+		return;
+	}
+	if (s->flush_pending)
+		return;
+	if (node->flush_n == node->flush_cap) {
+		size_t cap = node->flush_cap ? node->flush_cap * 2 : 64;
+		uint64_t *ids = gw_realloc(node->flush_ids, cap * sizeof(*ids));
+
+		if (!ids) { /* no room to wait: write now */
+			lws_callback_on_writable(s->wsi);
+			return;
+		}
+		node->flush_ids = ids;
+		node->flush_cap = cap;
+	}
+	node->flush_ids[node->flush_n++] = s->m.id;
+	s->flush_pending = 1;
+	if (!evtimer_pending(node->flush_ev, NULL)) {
+		struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+		evtimer_add(node->flush_ev, &tv);
+	}
+}
+
 int gw_session_send(gw_session_t *s, gw_buf_t *b)
 {
 	const gw_config_t *cfg = s->node->cfg;
@@ -203,7 +282,7 @@ int gw_session_send(gw_session_t *s, gw_buf_t *b)
 		gw_session_close(s, GW_CLOSE_SLOW_CONSUMER);
 		return GW_EFULL;
 	}
-	if ((rc = s->w->direct(s, b)) != 0) {
+	if (!s->node->flush_ev && (rc = s->w->direct(s, b)) != 0) {
 		s->node->stats.messages_out++;
 		if (rc < 0) {
 			gw_session_close(s, GW_CLOSE_INTERNAL);
@@ -222,7 +301,7 @@ int gw_session_send(gw_session_t *s, gw_buf_t *b)
 	s->q_bytes += b->len;
 	s->node->stats.messages_out++;
 	if (s->q_len == 1)
-		lws_callback_on_writable(s->wsi);
+		want_writeable(s);
 	return GW_OK;
 }
 
@@ -307,6 +386,8 @@ static int write_batch(gw_session_t *s)
 	}
 	if (!frames)
 		return 0; /* the head frame alone is too big: send it on its own */
+	s->node->stats.batches++;
+	s->node->stats.batched_frames += frames;
 	if (lws_write(s->wsi, p, off, LWS_WRITE_HTTP) < 0)
 		return -1;
 	if (s->q_len || s->state == GW_SS_CLOSING)

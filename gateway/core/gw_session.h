@@ -132,6 +132,7 @@ struct gw_session {
 	uint8_t close_sent;     /* the close frame was handed to lws */
 	uint8_t direct;         /* the fast path may write to the socket (not TLS) */
 	uint8_t peer_closed;    /* the client sent a close frame: lws answers it */
+	uint8_t flush_pending;  /* on node->flush_ids (--write-delay-ms) */
 	uint8_t head_sent;      /* SSE: the response head went out */
 	uint8_t resume_set;     /* `resume` holds a requested offset */
 	uint16_t peer_code;     /* the close code the client sent (0: none) */
@@ -187,6 +188,13 @@ typedef struct gw_session_up {
 	void (*closing)(gw_session_t *s, gw_close_t why);
 	void (*closed)(gw_session_t *s);
 } gw_session_up_t;
+
+/*
+ * --write-delay-ms: the window's timer (created here, on node->base) and
+ * its teardown; called by the router's init and shutdown.
+ */
+int gw_session_flush_init(gw_node_t *node);
+void gw_session_flush_free(gw_node_t *node);
 
 /* lws glue, called by gw_server's protocol callback. */
 int gw_session_on_writeable(gw_session_t *s);
