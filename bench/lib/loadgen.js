@@ -242,11 +242,15 @@ async function runFanout(opt, open) {
   const K = opt.lobbySize, lobbies = opt.clients / K;
   const pad = 'x'.repeat(Math.max(0, opt.payload - 40)); // data ≈ payload bytes of JSON
   let win0 = Infinity, win1 = Infinity; // measured window, performance.now() ms
-  let recvAll = 0, recvWin = 0, sentAll = 0, sentWin = 0;
+  // recvWin: received in the window (the CPU figure's divisor);
+  // recvOfWin: received by the end of the drain of those SENT in the
+  // window (exact loss: expected_window - recvOfWin).
+  let recvAll = 0, recvWin = 0, recvOfWin = 0, sentAll = 0, sentWin = 0;
   let lat = new Float64Array(1 << 16), nlat = 0;
   const onMsg = (d) => {
     const now = performance.now();
     recvAll++;
+    if (d.t >= win0 && d.t < win1) recvOfWin++;
     if (now >= win0 && now < win1) {
       recvWin++;
       if (nlat === lat.length) { const b = new Float64Array(lat.length * 2); b.set(lat); lat = b; }
@@ -316,7 +320,8 @@ async function runFanout(opt, open) {
     sent_total: sentAll, sent_window: sentWin,
     received_total: recvAll, received_window: recvWin,
     expected_total: sentAll * (K - 1), expected_window: expectedWin,
-    delivered_window_pct: expectedWin ? (100 * recvWin) / expectedWin : null,
+    received_of_window: recvOfWin,
+    delivered_window_pct: expectedWin ? (100 * recvOfWin) / expectedWin : null,
     deliveries_per_s: recvWin / winS,
     server_cpu_s: cpuS,
     server_cpu_pct: (100 * cpuS) / winS,
