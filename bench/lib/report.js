@@ -6,7 +6,7 @@
 // runs of each system and the ratio Socket.IO / gateway of the medians (> 1:
 // the gateway costs less). Failed runs are listed and left out of the
 // figures. Exit status 1 when a system that was run has no good run in a
-// (scenario, mode).
+// (scenario, mode), or when a fan-out run fell behind.
 
 const fs = require('fs');
 
@@ -99,6 +99,7 @@ function main() {
       const what = behind.map(([s, n]) => `${s} ${n} of ${good[s].length}`).join(', ');
       console.log(`  WARNING: runs that fell behind (< ${KEPT_UP_PCT}% of the window's broadcasts delivered by the end of the drain): ${what}`);
       caveat = ' (NOT COMPARABLE: a run fell behind; see the warning)';
+      rc = 1;
     }
     console.log(`RATIO ${scenario} ${mode}: ${ratios.join('; ') || 'n/a'}${caveat}`);
   }
