@@ -159,9 +159,16 @@ test: all unit bench-smoke e2e test-js test-browser
 # scenario so the tool cannot rot: it fails when gwbench does (a ramp that
 # falls short, a fan-out that delivers nothing, wrong presence in Redis).
 BENCH_SCENARIOS := idle idle-cluster connect fanout fanout-cluster churn slow
-.PHONY: bench bench-smoke bench-envelope
+.PHONY: bench bench-smoke bench-envelope bench-compare
 bench: all
 	GW_BUILD=$(BUILD) bench/run.sh all
+	$(MAKE) bench-compare
+# The gateway against Socket.IO 4.8 under the same Node clients (both
+# scenarios, loopback and netns, 3 runs each; COMPARE_ARGS=--quick for a
+# few seconds). Needs node/npm; installs bench/node_modules on first use.
+COMPARE_ARGS ?= --scenario all --mode both
+bench-compare: all
+	GW_BUILD=$(BUILD) bench/compare $(COMPARE_ARGS)
 # The envelope codec alone (encode + decode of a lobby broadcast).
 bench-envelope: $(BUILD)/tests/bench_envelope
 	$(BUILD)/tests/bench_envelope
