@@ -18,9 +18,11 @@
  * (the direct-write fast path, one send(2) and no poll change; the rest of
  * a short write is lws's to send); otherwise it queues a reference to the
  * shared buffer for SERVER_WRITEABLE. Closing
- * is asynchronous too: gw_session_close() detaches the session from its
- * lobby at once (so counts, presence and capacity are freed immediately),
- * drops its queue, and the close frame goes out on the next writeable.
+ * is asynchronous too: gw_session_close() marks the session closing at once
+ * (nothing more is queued to it), asks the router to detach it from its
+ * lobby at the next safe point — the next loop turn, never inside a walk
+ * over the lobby (counts, presence and capacity are freed then) — drops its
+ * queue, and the close frame goes out on the next writeable.
  */
 #ifndef GW_SESSION_H
 #define GW_SESSION_H
