@@ -112,8 +112,9 @@ void gw_cluster__release(gw_cluster_t *c, const char *conn, const char *user,
 	gw_cluster__script(c, l, S_RELEASE, NULL, NULL, 5, argv);
 	if (u == l || !user_part)
 		return;
-	snprintf(key, sizeof(key), "%s:user:%s", c->prefix, user);
-	snprintf(idx, sizeof(idx), "%s:node:%s:users", c->prefix, node);
+	if (gw_key_user(&c->keys, user, strlen(user), key) < 0 ||
+	    gw_key_node_users(&c->keys, node, strlen(node), idx) < 0)
+		return;
 	l1[0] = l2[0] = 4;
 	l1[1] = strlen(key);
 	l2[1] = strlen(idx);
@@ -527,7 +528,7 @@ static int shard_open(gw_cluster_t *c, uint32_t idx, const char *url, char *err,
 
 	sh->c = c;
 	sh->idx = idx;
-	snprintf(probe, sizeof(probe), "%s:ch:probe:%s", c->prefix, cfg->node_id);
+	gw_ch_probe(&c->keys, cfg->node_id, strlen(cfg->node_id), probe);
 	sh->redis = gw_redis_create(c->node->base, url, scripts, GW_ARRAY_LEN(scripts),
 				    probe, &ev, sh, why, sizeof(why));
 	if (!sh->redis) {
@@ -570,10 +571,14 @@ gw_cluster_t *gw_cluster_create(gw_node_t *node, const gw_bus_sink_t *sink,
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	snprintf(c->prefix, sizeof(c->prefix), "{%s}", cfg->redis_prefix);
-	snprintf(c->total_key, sizeof(c->total_key), "%s:total", c->prefix);
-	snprintf(c->node_ch, sizeof(c->node_ch), "%s:ch:node:%s", c->prefix, cfg->node_id);
-	snprintf(c->cluster_ch, sizeof(c->cluster_ch), "%s:ch:cluster", c->prefix);
+	if (gw_keys_init(&c->keys, cfg->redis_prefix) != GW_OK) {
+		snprintf(err, errlen, "bad --redis-prefix");
+		goto fail;
+	}
+	snprintf(c->prefix, sizeof(c->prefix), "%s", c->keys.tag);
+	gw_key_total(&c->keys, c->total_key);
+	gw_ch_node(&c->keys, cfg->node_id, strlen(cfg->node_id), c->node_ch);
+	gw_ch_cluster(&c->keys, c->cluster_ch);
 	if (gw_shard_list_parse(cfg->redis_url, list, err, errlen))
 		goto fail;
 	c->nshards = (uint32_t)list->n;

@@ -10,6 +10,7 @@
 #include "gw_admission.h"
 #include "gw_bus.h"
 #include "gw_envelope.h"
+#include "gw_keys.h"
 #include "gw_map.h"
 #include "gw_protocol.h"
 #include "gw_redis.h"
@@ -62,7 +63,8 @@ struct gw_cluster {
 	uint32_t nshards;
 	gw_map_t *lobbies;    /* name → lobby_state_t */
 	char prefix[72];      /* "{P}" */
-	char total_key[96];
+	gw_keys_t keys;       /* every key and channel name (common/gw_keys) */
+	char total_key[GW_KEY_MAX];
 	char node_ch[CH_MAX];
 	char cluster_ch[CH_MAX];
 	struct event *timer;  /* lease, every --lease-ttl/3 */

@@ -26,7 +26,8 @@
 
 void gw_cluster__lobby_channel(const gw_cluster_t *c, const char *lobby, char *out)
 {
-	snprintf(out, CH_MAX, "%s:ch:lobby:%s", c->prefix, lobby);
+	if (gw_ch_lobby(&c->keys, lobby, strlen(lobby), out) < 0)
+		out[0] = '\0'; /* lobby names are bounded far below; never reached */
 }
 
 int gw_cluster__is_local(const gw_cluster_t *c, const char *conn, size_t len)
@@ -219,7 +220,7 @@ int gw_cluster__presence_query(void *impl, gw_session_t *s)
 	q->link = link;
 	q->asker = s->m.id;
 	memcpy(q->lobby, s->m.lobby->name, s->m.lobby->name_len);
-	snprintf(key, sizeof(key), "%s:lobby:%s", c->prefix, q->lobby);
+	gw_key_lobby(&c->keys, q->lobby, strlen(q->lobby), key);
 	lens[0] = 5;
 	lens[1] = strlen(key);
 	rc = gw_redis_command(link, on_query, q, 2, argv, lens);
@@ -260,7 +261,8 @@ void gw_cluster__publish_node(gw_cluster_t *c, const char *node, size_t node_len
 	char ch[CH_MAX];
 	gw_envelope_t e = { .type = frame ? GW_ENV_MSG : GW_ENV_KICK };
 
-	snprintf(ch, sizeof(ch), "%s:ch:node:%.*s", c->prefix, (int)node_len, node);
+	if (gw_ch_node(&c->keys, node, node_len, ch) < 0)
+		return;
 	e.user = user;
 	e.user_len = strlen(user);
 	e.conn = conn;
@@ -412,7 +414,7 @@ int gw_cluster__lookup(void *impl, int lobby, const char *name, gw_bus_lookup_fn
 	if (!lk)
 		return GW_ENOMEM;
 	*lk = (lookup_t){ done, ud };
-	snprintf(key, sizeof(key), "%s:%s:%s", c->prefix, lobby ? "lobby" : "user", name);
+	(lobby ? gw_key_lobby : gw_key_user)(&c->keys, name, strlen(name), key);
 	lens[0] = 7;
 	lens[1] = strlen(key);
 	if (gw_redis_command(lobby ? gw_cluster__link_lobby(c, name, strlen(name))
@@ -574,7 +576,7 @@ int gw_cluster__inbound(void *impl, gw_session_t *s, const char *type,
 				 "message dropped: over --inbound-rate", 0);
 		return GW_OK;
 	}
-	snprintf(key, sizeof(key), "%s:inbound", c->prefix);
+	gw_key_inbound(&c->keys, key);
 	snprintf(maxlen, sizeof(maxlen), "%ld", cfg->inbound_maxlen);
 	snprintf(now, sizeof(now), "%llu", (unsigned long long)gw_wall_ms());
 	gw_session_id_str(s, id);
