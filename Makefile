@@ -51,7 +51,7 @@ GATEWAY_SRC := $(filter-out gateway/main.c,$(wildcard gateway/*.c gateway/*/*.c)
 LUA_SRC     := $(wildcard gateway/cluster/lua/*.lua)
 STATIC_SRC  := $(wildcard dashboard/*.html dashboard/*.js dashboard/*.css dashboard/*.svg) \
                $(wildcard clients/js/gateway.js clients/js/gateway.d.ts)
-TOOLS       := $(patsubst tools/%.c,$(BUILD)/bin/%,$(filter-out tools/gwbench_%.c,$(wildcard tools/*.c)))
+TOOLS       := $(patsubst tools/%.c,$(BUILD)/bin/%,$(filter-out tools/gwbench_%.c tools/gatewayctl_%.c,$(wildcard tools/*.c)))
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 UNIT_BIN    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
@@ -122,7 +122,13 @@ $(BUILD)/bin/%: $(BUILD)/obj/tools/%.o $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $^ $(DEP_LIBS) -o $@
 
-# gwbench is several files: tools/gwbench_*.c are its parts, not tools.
+# gatewayctl and gwbench are several files: tools/NAME_*.c are their parts.
+$(BUILD)/bin/gatewayctl: $(BUILD)/obj/tools/gatewayctl.o \
+		$(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/gatewayctl_*.c)) $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $^ $(DEP_LIBS) -o $@
+$(BUILD)/obj/tools/gatewayctl_redis.o: $(BUILD)/gen/gw_scripts.h
+
 $(BUILD)/bin/gwbench: $(BUILD)/obj/tools/gwbench.o \
 		$(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/gwbench_*.c)) $(LIBS)
 	@mkdir -p $(@D)
@@ -153,9 +159,16 @@ test: all unit bench-smoke e2e test-js test-browser
 # scenario so the tool cannot rot: it fails when gwbench does (a ramp that
 # falls short, a fan-out that delivers nothing, wrong presence in Redis).
 BENCH_SCENARIOS := idle idle-cluster connect fanout fanout-cluster churn slow
-.PHONY: bench bench-smoke bench-envelope
+.PHONY: bench bench-smoke bench-envelope bench-compare
 bench: all
 	GW_BUILD=$(BUILD) bench/run.sh all
+	$(MAKE) bench-compare
+# The gateway against Socket.IO 4.8 under the same Node clients (both
+# scenarios, loopback and netns, 3 runs each; COMPARE_ARGS=--quick for a
+# few seconds). Needs node/npm; installs bench/node_modules on first use.
+COMPARE_ARGS ?= --scenario all --mode both
+bench-compare: all
+	GW_BUILD=$(BUILD) bench/compare $(COMPARE_ARGS)
 # The envelope codec alone (encode + decode of a lobby broadcast).
 bench-envelope: $(BUILD)/tests/bench_envelope
 	$(BUILD)/tests/bench_envelope

@@ -13,7 +13,9 @@
  * longer matches the table.
  */
 #include "gw_config.h"
+#include "gw_config_int.h"
 #include "gw_redis_url.h"
+#include "gw_shard.h"
 #include "gw_alloc.h"
 #include "gw_auth.h"
 #include "gw_ipnet.h"
@@ -29,31 +31,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-/* --- private types -------------------------------------------------------- */
-
-enum opt_type { T_STRING, T_INT, T_BOOL, T_ENUM };
-
-enum {
-	F_REQUIRED = 1 << 0, /* must be set (non-empty) somewhere */
-	F_SECRET = 1 << 1,   /* never echoed in errors or help */
-	F_META = 1 << 2,     /* no field: steers loading (--config) */
-};
-
-struct opt {
-	const char *name;            /* flag without "--", kebab-case */
-	const char *env;             /* environment variable */
-	enum opt_type type;
-	size_t off;                  /* into gw_config_t (unused with F_META) */
-	size_t size;                 /* of that field, for the coverage check */
-	long min, max;               /* T_INT: bounds; T_STRING: length (max 0: any) */
-	const char *def;             /* default, spelled as on the command line */
-	const char *const *choices;  /* T_ENUM: NULL-terminated; index = value */
-	int (*check)(const char *v); /* T_STRING: extra syntax; 0 when valid */
-	const char *expect;          /* T_STRING: what is allowed, for errors and docs */
-	const char *meta;            /* value placeholder in --help */
-	unsigned flags;
-	const char *help;            /* one line */
-};
+/* --- private types: the row type is in gw_config_int.h ------------------- */
 
 /* Where a value came from, so an error can point at it. */
 struct origin {
@@ -63,25 +41,6 @@ struct origin {
 
 /* --- static prototypes ---------------------------------------------------- */
 
-static int check_listen(const char *v);
-static int check_listen_or_empty(const char *v);
-static int check_node_id(const char *v);
-static int check_workers(const char *v);
-static int check_redis_url(const char *v);
-static int check_redis_prefix(const char *v);
-static int check_workers(const char *v)
-{
-	char *end;
-	long n;
-
-	if (!strcmp(v, "auto"))
-		return GW_OK;
-	n = strtol(v, &end, 10);
-	return *v && !*end && n >= 1 && n <= 64 ? GW_OK : GW_EINVAL;
-}
-
-static int check_api_key(const char *v);
-static int check_trusted_proxies(const char *v);
 
 /* --- the table ------------------------------------------------------------ */
 
@@ -117,22 +76,22 @@ _Static_assert(GW_FAIL_OPEN == 0 && GW_FAIL_CLOSED == 1, "fail_mode_names follow
 #define BOOL(f) T_BOOL, FIELD(f, int)
 #define ENUM(f) T_ENUM, FIELD(f, int)
 
-static const struct opt opts[] = {
+const struct opt gw_config_opts[] = {
 	{ "config", "GW_CONFIG", T_STRING, 0, 0, 0, 0, "", NULL, NULL,
 	  "a readable file", "FILE", F_META,
 	  "Read settings from FILE (`name = value` lines); empty: no file." },
 
 	/* node */
-	{ "listen", "GW_LISTEN", STR(listen), 1, 0, "0.0.0.0:8080", NULL, check_listen,
+	{ "listen", "GW_LISTEN", STR(listen), 1, 0, "0.0.0.0:8080", NULL, gw_config__check_listen,
 	  "HOST:PORT, port 1..65535, HOST an IPv4 address, a name or [IPv6]",
 	  "HOST:PORT", 0, "Address the WebSocket and HTTP server listens on." },
-	{ "node-id", "GW_NODE_ID", STR(node_id), 0, 64, "", NULL, check_node_id,
+	{ "node-id", "GW_NODE_ID", STR(node_id), 0, 64, "", NULL, gw_config__check_node_id,
 	  "empty, or 1..64 characters from [A-Za-z0-9_.-]",
 	  "ID", 0, "This node's name in the cluster; empty: HOSTNAME-PORT." },
 	{ "admin-listen", "GW_ADMIN_LISTEN", STR(admin_listen), 0, 0, "", NULL,
-	  check_listen_or_empty, "empty, or HOST:PORT as for --listen", "HOST:PORT", 0,
+	  gw_config__check_listen_or_empty, "empty, or HOST:PORT as for --listen", "HOST:PORT", 0,
 	  "Address of the admin HTTP listener (/ready, /metrics, /api); empty: none." },
-	{ "api-key", "GW_API_KEY", STR(api_key), 0, 0, "", NULL, check_api_key,
+	{ "api-key", "GW_API_KEY", STR(api_key), 0, 0, "", NULL, gw_config__check_api_key,
 	  "empty, or a key of at least 16 bytes", "KEY", F_SECRET,
 	  "Key the server API (/api/*) requires; empty: the API is disabled." },
 	{ "dev-tokens", "GW_DEV_TOKENS", BOOL(dev_tokens), 0, 1, "false", NULL, NULL, NULL,
@@ -144,7 +103,7 @@ static const struct opt opts[] = {
 	{ "public-cluster-info", "GW_PUBLIC_CLUSTER_INFO", BOOL(public_cluster_info), 0, 1,
 	  "false", NULL, NULL, NULL, "BOOL", 0,
 	  "Serve GET /cluster (every node's address and admin address) on the public port, for the dashboard; off: 404 there, and the same data is GET /api/stats on the admin listener." },
-	{ "workers", "GW_WORKERS", STR(workers), 1, 4, "1", NULL, check_workers,
+	{ "workers", "GW_WORKERS", STR(workers), 1, 4, "1", NULL, gw_config__check_workers,
 	  "auto, or 1..64", "N", 0,
 	  "Node processes sharing the listen port (SO_REUSEPORT), each a cluster member "
 	  "NODE-k with admin port + k - 1; auto: one per CPU. Above 1 needs --redis." },
@@ -199,7 +158,7 @@ static const struct opt opts[] = {
 	  NULL, NULL, NULL, "N", 0,
 	  "Connections accepted whose request headers have not arrived yet (HTTP 503 beyond); 0: no limit." },
 	{ "trusted-proxies", "GW_TRUSTED_PROXIES", STR(trusted_proxies), 0, 0, "", NULL,
-	  check_trusted_proxies,
+	  gw_config__check_trusted_proxies,
 	  "empty, or up to " XSTR(GW_IPNET_MAX) " comma-separated addresses or CIDRs (10.0.0.0/8, fd00::/8)",
 	  "LIST", 0,
 	  "Load balancers whose X-Forwarded-For names the client (the right-most address that is not one of them); empty: the TCP peer is the client." },
@@ -226,10 +185,17 @@ static const struct opt opts[] = {
 	{ "send-queue-bytes", "GW_SEND_QUEUE_BYTES", INT(send_queue_bytes), 1024, 1073741824,
 	  "1048576", NULL, NULL, NULL, "BYTES", 0,
 	  "Bytes that may wait to be sent to one connection; at least max-message-size." },
+	{ "write-delay-ms", "GW_WRITE_DELAY_MS", INT(write_delay_ms), 0, 1000, "0", NULL, NULL,
+	  NULL, "MS", 0,
+	  "Coalescing window: frames for a connection wait up to this long and go out "
+	  "together (fewer, larger writes at saturation, for that much latency); 0: at once." },
 
 	/* behaviour */
 	{ "presence-events", "GW_PRESENCE_EVENTS", BOOL(presence_events), 0, 1, "true", NULL,
 	  NULL, NULL, "BOOL", 0, "Send presence_join and presence_leave to lobby members." },
+	{ "leave-grace-ms", "GW_LEAVE_GRACE_MS", INT(leave_grace_ms), 0, 60000, "0", NULL,
+	  NULL, NULL, "MS", 0,
+	  "Hold a presence_leave this long when a reconnect may follow (lost connection, close 1001, stale); a rejoin in time announces neither. 0: off; 3000-5000 recommended. Standalone only for now." },
 	{ "shutdown-timeout", "GW_SHUTDOWN_TIMEOUT", INT(shutdown_timeout), 1, 600, "10", NULL,
 	  NULL, NULL, "SECONDS", 0, "Seconds to drain connections after SIGTERM." },
 
@@ -242,13 +208,17 @@ static const struct opt opts[] = {
 	  "File the log is appended to (reopened on SIGHUP); empty: stderr." },
 
 	/* cluster */
-	{ "redis", "GW_REDIS_URL", STR(redis_url), 0, 0, "", NULL, check_redis_url,
-	  "empty, redis://[user:pass@]host:port[/db], unix:///path or "
-	  "sentinel://[user:pass@]host:port,host:port/MASTER[/db]", "URL", F_SECRET,
+	{ "redis", "GW_REDIS_URL", STR(redis_url), 0, 0, "", NULL, gw_config__check_redis_url,
+	  "empty, or one or more (whitespace-separated, one per shard) of "
+	  "redis://[user:pass@]host:port[/db], unix:///path or "
+	  "sentinel://[user:pass@]host:port,host:port/MASTER[/db]", "URL...", F_SECRET,
 	  "Redis shared by the cluster; empty: standalone node. A sentinel:// URL "
-	  "follows the master through failovers (docs/redis-schema.md, Sentinel)." },
+	  "follows the master through failovers (docs/redis-schema.md, Sentinel). "
+	  "Several URLs shard the cluster's state by lobby and user; every node "
+	  "and gatewayctl must list the same shards in the same order "
+	  "(docs/redis-schema.md, Shards)." },
 	{ "redis-prefix", "GW_REDIS_PREFIX", STR(redis_prefix), 1, 64, "gw", NULL,
-	  check_redis_prefix, "1..64 characters from [A-Za-z0-9_.:-]", "PREFIX", 0,
+	  gw_config__check_redis_prefix, "1..64 characters from [A-Za-z0-9_.:-]", "PREFIX", 0,
 	  "Namespace in front of every Redis key." },
 	{ "redis-fail-mode", "GW_REDIS_FAIL_MODE", ENUM(redis_fail_mode), 0, 0, "open",
 	  fail_mode_names, NULL, NULL, NULL, 0,
@@ -280,11 +250,12 @@ static const struct opt opts[] = {
 #undef ENUM
 #undef FIELD
 
-#define N_OPTS GW_ARRAY_LEN(opts)
+const size_t gw_config_nopts = GW_ARRAY_LEN(gw_config_opts);
+#define opts gw_config_opts
+#define N_OPTS GW_ARRAY_LEN(gw_config_opts)
 #define LINE_MAX_LEN 4096 /* config file lines, including the newline */
 #define ECHO_MAX 64       /* bytes of a bad value quoted back in an error */
 
-static const char *const type_names[] = { "string", "integer", "bool", "enum" };
 
 /* --- table lookups and its self-check ------------------------------------- */
 
@@ -401,21 +372,6 @@ static void bad_value(const struct opt *o, const char *v, const struct origin *f
 
 /* --- value parsing -------------------------------------------------------- */
 
-/* Strict base-10: no blanks, no trailing junk, no overflow. */
-static int parse_long(const char *s, long *out)
-{
-	char *end;
-	long v;
-
-	if (!*s || !(*s == '-' || *s == '+' || (*s >= '0' && *s <= '9')))
-		return GW_EINVAL;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || *end)
-		return GW_EINVAL;
-	*out = v;
-	return GW_OK;
-}
 
 static int parse_bool(const char *s, int *out)
 {
@@ -435,132 +391,6 @@ static int parse_bool(const char *s, int *out)
 	return GW_EINVAL;
 }
 
-static int charset_ok(const char *v, const char *extra, size_t maxlen)
-{
-	size_t n = strlen(v);
-
-	if (n < 1 || n > maxlen)
-		return 0;
-	for (const char *p = v; *p; p++) {
-		unsigned char c = (unsigned char)*p;
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || (c && strchr(extra, c))))
-			return 0;
-	}
-	return 1;
-}
-
-/* A DNS-style name: dot-separated labels of letters, digits and '-'. */
-static int host_name_ok(const char *h, size_t n)
-{
-	size_t label = 0;
-
-	if (n < 1 || n > 253)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)h[i];
-
-		if (c == '.') {
-			if (label == 0 || h[i - 1] == '-')
-				return 0;
-			label = 0;
-		} else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			   (c >= '0' && c <= '9') || c == '-') {
-			if ((label == 0 && c == '-') || ++label > 63)
-				return 0;
-		} else {
-			return 0;
-		}
-	}
-	return label > 0 && h[n - 1] != '-';
-}
-
-/* Returns the port of a valid HOST:PORT, or 0. */
-static long listen_port(const char *v)
-{
-	const char *colon = strrchr(v, ':');
-	char host[256];
-	size_t hn;
-	long port;
-
-	if (!colon || parse_long(colon + 1, &port) || port < 1 || port > 65535 ||
-	    colon[1] == '+' || colon[1] == '-')
-		return 0;
-	hn = (size_t)(colon - v);
-	if (hn == 0 || hn >= sizeof(host))
-		return 0;
-	memcpy(host, v, hn);
-	host[hn] = '\0';
-	if (host[0] == '[') {
-		struct in6_addr a6;
-
-		if (hn < 3 || host[hn - 1] != ']')
-			return 0;
-		host[hn - 1] = '\0';
-		return inet_pton(AF_INET6, host + 1, &a6) == 1 ? port : 0;
-	}
-	/* All digits and dots must be an IPv4 address, not a name. */
-	if (strspn(host, "0123456789.") == hn) {
-		struct in_addr a4;
-
-		return inet_pton(AF_INET, host, &a4) == 1 ? port : 0;
-	}
-	return host_name_ok(host, hn) ? port : 0;
-}
-
-static int check_listen(const char *v)
-{
-	return listen_port(v) ? GW_OK : GW_EINVAL;
-}
-
-static int check_listen_or_empty(const char *v)
-{
-	return !*v || listen_port(v) ? GW_OK : GW_EINVAL;
-}
-
-static int check_node_id(const char *v)
-{
-	return !*v || charset_ok(v, "_.-", 64) ? GW_OK : GW_EINVAL;
-}
-
-static int check_api_key(const char *v)
-{
-	return !*v || strlen(v) >= 16 ? GW_OK : GW_EINVAL;
-}
-
-static int check_trusted_proxies(const char *v)
-{
-	return gw_ipnet_parse_list(v, NULL, 0, NULL) == GW_OK ? GW_OK : GW_EINVAL;
-}
-
-/* 1 when --listen names a loopback address (127.0.0.0/8, [::1], localhost). */
-static int listen_is_loopback(const char *listen)
-{
-	const char *colon = strrchr(listen, ':');
-	gw_ip_t ip;
-
-	if (!colon)
-		return 0;
-	if ((size_t)(colon - listen) == 9 && !strncasecmp(listen, "localhost", 9))
-		return 1;
-	return gw_ip_parse(listen, (size_t)(colon - listen), &ip) == GW_OK &&
-	       gw_ip_is_loopback(&ip);
-}
-
-static int check_redis_prefix(const char *v)
-{
-	return charset_ok(v, "_.:-", 64) ? GW_OK : GW_EINVAL;
-}
-
-/* The one URL grammar (gw_redis_url), so that start-up refuses what the link could not use. */
-static int check_redis_url(const char *v)
-{
-	gw_redis_url_t u;
-
-	return *v ? gw_redis_url_parse(v, &u, NULL, 0) : GW_OK;
-}
-
 /*
  * Sets one field from text. Every source (defaults included) comes through
  * here, so the table's defaults are held to the same rules as the operator.
@@ -575,7 +405,7 @@ static int set_value(gw_config_t *cfg, const struct opt *o, const char *v,
 	case T_INT: {
 		long n;
 
-		if (parse_long(v, &n) || n < o->min || n > o->max)
+		if (gw_config__parse_long(v, &n) || n < o->min || n > o->max)
 			goto bad;
 		*(long *)(void *)base = n;
 		return GW_OK;
@@ -803,7 +633,7 @@ static int derive_node_id(gw_config_t *cfg, char *err, size_t errlen)
 	 * Fail rather than mangle: two hosts whose truncated or rewritten
 	 * names collide would share one node's keys in Redis.
 	 */
-	if (check_node_id(id)) {
+	if (gw_config__check_node_id(id)) {
 		set_err(err, errlen, NULL,
 			"cannot use \"%.*s\" (host name and port) as --node-id: it must be 1..64 characters from [A-Za-z0-9_.-]; set --node-id (GW_NODE_ID)",
 			ECHO_MAX, id);
@@ -833,6 +663,16 @@ static int check_whole(const gw_config_t *cfg, char *err, size_t errlen)
 			cfg->history_size);
 		return GW_EINVAL;
 	}
+	/*
+	 * Held leaves live in one node's memory: a rejoin on another node
+	 * would not find them (the cluster-wide design is not built yet).
+	 */
+	if (cfg->leave_grace_ms > 0 && *cfg->redis_url) {
+		set_err(err, errlen, NULL,
+			"--leave-grace-ms %ld needs standalone mode for now: held leaves are not shared through Redis yet; set --leave-grace-ms 0 (GW_LEAVE_GRACE_MS) or drop --redis",
+			cfg->leave_grace_ms);
+		return GW_EINVAL;
+	}
 	/* Workers are cluster members: without Redis they could not see each other. */
 	if (strcmp(cfg->workers, "1") && !*cfg->redis_url) {
 		set_err(err, errlen, NULL,
@@ -849,7 +689,7 @@ static int check_whole(const gw_config_t *cfg, char *err, size_t errlen)
 	 * /dev/token mints a token for any user: on an address other hosts
 	 * can reach that is an open door, so it takes a second, explicit flag.
 	 */
-	if (cfg->dev_tokens && !cfg->dev_tokens_any_address && !listen_is_loopback(cfg->listen)) {
+	if (cfg->dev_tokens && !cfg->dev_tokens_any_address && !gw_config__listen_is_loopback(cfg->listen)) {
 		set_err(err, errlen, NULL,
 			"--dev-tokens (GW_DEV_TOKENS) lets anyone who reaches --listen %s mint a token for any user, and that is not a loopback address: listen on 127.0.0.1, drop --dev-tokens, or force it with --dev-tokens-any-address (GW_DEV_TOKENS_ANY_ADDRESS=true)",
 			cfg->listen);
@@ -942,125 +782,4 @@ const char *gw_user_policy_name(int policy)
 	return policy >= 0 && policy < (int)GW_ARRAY_LEN(user_policy_names) - 1
 		       ? user_policy_names[policy]
 		       : "unknown";
-}
-
-/* --- help and Markdown ---------------------------------------------------- */
-
-/* "1..300", "replace, reject, multi", "true, false" or the row's text. */
-static void print_allowed(FILE *out, const struct opt *o, const char *sep)
-{
-	switch (o->type) {
-	case T_INT:
-		fprintf(out, "%ld..%ld", o->min, o->max);
-		break;
-	case T_BOOL:
-		fprintf(out, "true%sfalse", sep);
-		break;
-	case T_ENUM:
-		for (size_t i = 0; o->choices[i]; i++)
-			fprintf(out, "%s%s", i ? sep : "", o->choices[i]);
-		break;
-	case T_STRING:
-		fputs(o->expect, out);
-		break;
-	}
-}
-
-void gw_config_help(FILE *out, const char *prog)
-{
-	const char *base = prog ? strrchr(prog, '/') : NULL;
-
-	prog = base ? base + 1 : prog ? prog : "gateway";
-	fprintf(out,
-		"Usage: %s [OPTION]...\n"
-		"\n"
-		"Runs one WebSocket gateway node. Settings are read, lowest precedence first,\n"
-		"from built-in defaults, the --config file, the environment and the flags.\n"
-		"Flags take `--name value` or `--name=value`; a bare boolean flag means true\n"
-		"and --no-NAME false. The file holds `name = value` lines and '#' comments.\n"
-		"\n"
-		"Options:\n",
-		prog);
-	for (size_t i = 0; i < N_OPTS; i++) {
-		const struct opt *o = &opts[i];
-		char flag[64];
-
-		if (o->type == T_BOOL)
-			snprintf(flag, sizeof(flag), "--[no-]%s", o->name);
-		else if (o->type == T_ENUM)
-			snprintf(flag, sizeof(flag), "--%s NAME", o->name);
-		else
-			snprintf(flag, sizeof(flag), "--%s %s", o->name, o->meta);
-		fprintf(out, "  %-32s env %s\n      %s\n      ", flag, o->env, o->help);
-		if (o->flags & F_REQUIRED)
-			fputs("required", out);
-		else if (*o->def)
-			fprintf(out, "default %s", o->def);
-		else
-			fputs("default empty", out);
-		fputs("; allowed: ", out);
-		print_allowed(out, o, "|");
-		fputc('\n', out);
-	}
-	fputs("  --help, -h\n      Print this help and exit.\n"
-	      "  --help-markdown\n      Print the settings as Markdown (docs/config.md) and exit.\n"
-	      "  --version\n      Print the version, the commit and the libwebsockets revision, and exit.\n",
-	      out);
-}
-
-/* Writes `s` for a Markdown table cell: '|' escaped. */
-static void md_text(FILE *out, const char *s)
-{
-	for (; *s; s++) {
-		if (*s == '|')
-			fputc('\\', out);
-		fputc(*s, out);
-	}
-}
-
-void gw_config_markdown(FILE *out)
-{
-	fputs("# Gateway configuration\n"
-	      "\n"
-	      "<!-- Generated from the table in common/gw_config.c by build/bin/gwconfig-doc\n"
-	      "     (or `gateway --help-markdown`); tests/unit/test_config.c fails when this\n"
-	      "     file and the table disagree. Do not edit by hand. -->\n"
-	      "\n"
-	      "Every setting can be given as a flag, an environment variable or a line in a\n"
-	      "config file. Precedence, lowest first: the built-in default, the file named by\n"
-	      "`--config` (or `GW_CONFIG`), the environment, the flags. Flags take\n"
-	      "`--name value` or `--name=value`; booleans accept true/false, 1/0, yes/no and\n"
-	      "on/off, a bare `--presence-events` means true and `--no-presence-events` false.\n"
-	      "The file holds one `name = value` per line, where `name` is the flag without\n"
-	      "its dashes (`max-connections = 10`) or in snake case (`max_connections = 10`);\n"
-	      "blank lines and lines starting with `#` are ignored, a value is the rest of the\n"
-	      "line with surrounding blanks removed (no quoting), and an unknown name is an\n"
-	      "error. An environment variable set to the empty string counts as set. A bad\n"
-	      "value stops start-up with a message naming the setting and what is allowed.\n"
-	      "\n"
-	      "| Flag | Environment | Type | Default | Allowed | Description |\n"
-	      "|---|---|---|---|---|---|\n",
-	      out);
-	for (size_t i = 0; i < N_OPTS; i++) {
-		const struct opt *o = &opts[i];
-
-		fprintf(out, "| `--%s` | `%s` | %s | ", o->name, o->env, type_names[o->type]);
-		if (o->flags & F_REQUIRED)
-			fputs("*required*", out);
-		else if (*o->def)
-			fprintf(out, "`%s`", o->def);
-		else
-			fputs("*empty*", out);
-		fputs(" | ", out);
-		if (o->type == T_STRING) {
-			md_text(out, o->expect);
-		} else {
-			fputc('`', out);
-			print_allowed(out, o, "`, `");
-			fputc('`', out);
-		}
-		fputs(" | ", out);
-		md_text(out, o->help);
-		fputs(" |\n", out);
-	}
 }

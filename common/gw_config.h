@@ -71,8 +71,10 @@ typedef struct gw_config {
 	long abuse_limit;        /* bad frames before close 4008 */
 	long send_queue_max;     /* queued messages per connection */
 	long send_queue_bytes;   /* queued bytes per connection */
+	long write_delay_ms;     /* coalescing window for writes; 0: write at once */
 	/* behaviour */
 	int presence_events;     /* bool: presence_join/leave to lobby members */
+	long leave_grace_ms;     /* hold a reconnectable presence_leave this long */
 	long shutdown_timeout;   /* seconds to drain on SIGTERM */
 	/* logging */
 	int log_level;           /* gw_log_level_t */

@@ -59,6 +59,16 @@ int gw_key_node_conns(const gw_keys_t *k, const char *node, size_t len, char *ou
 	return n + 6;
 }
 
+int gw_key_node_users(const gw_keys_t *k, const char *node, size_t len, char *out)
+{
+	int n = build(k, ":node:", node, len, out);
+
+	if (n < 0 || (size_t)n + 6 >= GW_KEY_MAX)
+		return n < 0 ? n : GW_ETOOBIG;
+	memcpy(out + n, ":users", 7);
+	return n + 6;
+}
+
 int gw_key_lobby(const gw_keys_t *k, const char *lobby, size_t len, char *out)
 {
 	return build(k, ":lobby:", lobby, len, out);

@@ -35,6 +35,9 @@ int gw_key_lobbies(const gw_keys_t *k, char *out);               /* {P}:lobbies 
 int gw_key_inbound(const gw_keys_t *k, char *out);               /* {P}:inbound */
 int gw_key_node(const gw_keys_t *k, const char *node, size_t len, char *out);
 int gw_key_node_conns(const gw_keys_t *k, const char *node, size_t len, char *out);
+/* {P}:node:NODE:users — with several shards, a node's user entries whose
+ * lobby lives on another shard (docs/redis-schema.md, Shards). */
+int gw_key_node_users(const gw_keys_t *k, const char *node, size_t len, char *out);
 int gw_key_lobby(const gw_keys_t *k, const char *lobby, size_t len, char *out);
 int gw_key_user(const gw_keys_t *k, const char *user, size_t len, char *out);
 /* A lobby's history (--history-size): the Stream of its broadcasts

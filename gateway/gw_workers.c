@@ -75,8 +75,14 @@ static pid_t spawn(gw_config_t *cfg, worker_t *w, long k, const sigset_t *old)
 	pid_t pid = fork();
 
 	if (pid == 0) {
+		/*
+		 * The signals stay blocked until the worker's loop has its
+		 * handlers (gw_workers_signals_ready): a SIGTERM that came
+		 * during start-up waits for them instead of killing the
+		 * worker with the default action.
+		 */
+		GW_UNUSED(old);
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		sigprocmask(SIG_SETMASK, old, NULL);
 		if (become(cfg, k)) {
 			fprintf(stderr, "gateway: worker %ld: bad node id or admin address\n", k);
 			_exit(2);
@@ -173,4 +179,16 @@ int gw_workers_supervise(gw_config_t *cfg)
 	}
 	GW_LOG(GW_LOG_INFO, "supervisor_stopped", GW_I("failed", failed));
 	return failed ? 1 : 0;
+}
+
+void gw_workers_signals_ready(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
 }

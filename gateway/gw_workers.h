@@ -32,4 +32,11 @@ long gw_workers_count(const gw_config_t *cfg);
  */
 int gw_workers_supervise(gw_config_t *cfg);
 
+/*
+ * A worker starts with SIGTERM, SIGINT, SIGHUP and SIGCHLD blocked (so a
+ * signal during start-up is not lost to the default action); main calls
+ * this once its loop handles them. Harmless without workers.
+ */
+void gw_workers_signals_ready(void);
+
 #endif

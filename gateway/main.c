@@ -238,6 +238,7 @@ static int start(daemon_t *d, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot install signal handlers");
 		return GW_ERROR;
 	}
+	gw_workers_signals_ready();
 	return GW_OK;
 }
 

@@ -11,12 +11,20 @@
  * has no live lease is gone: it is listed with status "gone" (the next sweep
  * removes it) but never counted, and nothing is sent to its node.
  *
+ * With several shards (--redis lists them, whitespace-separated, in the
+ * nodes' order) each key is read where gw_shard_of() places it: a lobby on
+ * the lobby's shard, a user on the user's; totals are summed over every
+ * shard; nodes (which lease on every shard) are read from each shard that
+ * answers. Messages to a node go out on the user's shard (every node
+ * listens on every shard).
+ *
  * Exit status: 0 ok, 1 runtime error (Redis, user not connected), 2 usage.
  */
 #include "gw_alloc.h"
 #include "gw_build.h"
 #include "gw_common.h"
 #include "gw_redis_url.h"
+#include "gatewayctl.h"
 
 #include <getopt.h>
 #include <hiredis/hiredis.h>
@@ -28,58 +36,12 @@
 #include <string.h>
 #include <time.h>
 
-/* --- private types -------------------------------------------------------- */
-
-#define CTL_NAME_MAX 256          /* envelope strings are at most 256 bytes */
-#define CTL_PAYLOAD_MAX (1 << 20) /* and a payload at most 1 MiB */
-#define CTL_CONNS_MAX 10000000    /* the gateway's bound on --max-connections */
-#define CTL_CELL_MAX 512
-
-enum { CTL_EXIT_RUNTIME = 1, CTL_EXIT_USAGE = 2 };
-enum { OPT_FROM = 1 << 0, OPT_CONN = 1 << 1, OPT_MAX = 1 << 2 }; /* per command */
-
-typedef struct ctl {
-	const char *url, *prefix, *from, *conn;
-	long max_conns;     /* 0: unknown, so no capacity */
-	int json;
-	int64_t now;        /* wall clock in ms, the clock of the leases */
-	redisContext *redis;
-	json_t *nodes;      /* {P}:nodes as rows {id, lease_expires, status} */
-	json_t *live;       /* the live node ids, as an object's keys */
-} ctl_t;
-
-enum opt_type { O_STR, O_FLAG, O_LONG, O_HELP, O_VERSION };
-
-struct ctl_opt {
-	const char *name;
-	enum opt_type type;
-	size_t off;         /* the field in ctl_t */
-	unsigned only;      /* 0: every command takes it; else an OPT_* bit */
-	const char *env, *arg, *help;
-};
-
-enum fmt { F_STR, F_TIME, F_AGE };
-
-struct column {
-	const char *key, *head;
-	enum fmt fmt;
-};
-
-struct ctl_cmd {
-	const char *name, *args;
-	int nargs;
-	unsigned opts;      /* the OPT_* bits it takes */
-	int (*run)(ctl_t *c, char **argv, json_t *doc);
-	const char *rows;   /* the doc's array shown as a table of `cols` */
-	const struct column *cols;
-	const char *help;
-};
-
 /* --- the option table: getopt, the environment and --help ---------------- */
 
 static const struct ctl_opt ctl_opts[] = {
 	{ "redis", O_STR, offsetof(ctl_t, url), 0, "GW_REDIS_URL", "URL",
-	  "redis://[user:pass@]host:port[/db] or unix:///path[?db=N]" },
+	  "redis://[user:pass@]host:port[/db], unix:///path[?db=N] or sentinel://...; "
+	  "several, whitespace-separated: the shards, as the nodes list them" },
 	{ "prefix", O_STR, offsetof(ctl_t, prefix), 0, "GW_REDIS_PREFIX", "P",
 	  "key namespace: keys are {P}:... (default gw)" },
 	{ "json", O_FLAG, offsetof(ctl_t, json), 0, NULL, NULL,
@@ -106,103 +68,6 @@ static int parse_int(const char *s, long lo, long hi, long *out)
 		return GW_EINVAL;
 	*out = v;
 	return GW_OK;
-}
-
-/*
- * Sends one command and checks the reply's type (nil passes for a string).
- * Returns the reply, which the caller frees (freeReplyObject), or NULL
- * after printing why.
- */
-static redisReply *ctl_redis(ctl_t *c, int type, const char *fmt, ...)
-{
-	redisReply *r;
-	va_list ap;
-
-	va_start(ap, fmt);
-	r = redisvCommand(c->redis, fmt, ap);
-	va_end(ap);
-	if (!r)
-		fprintf(stderr, "gatewayctl: lost the Redis connection: %s\n", c->redis->errstr);
-	else if (r->type == type || (type == REDIS_REPLY_STRING && r->type == REDIS_REPLY_NIL))
-		return r;
-	else
-		fprintf(stderr, "gatewayctl: Redis error: %s\n",
-			r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply type");
-	freeReplyObject(r);
-	return NULL;
-}
-
-/*
- * A sentinel URL: asks each sentinel in turn where the master is and
- * points `a` at it (the daemon does the same, asynchronously, in
- * gw_sentinel). GW_EUNAVAIL, said, when none answers.
- */
-static int ctl_resolve(gw_redis_url_t *a)
-{
-	struct timeval tv = { 1, 0 };
-
-	for (int i = 0; i < a->nsentinels; i++) {
-		redisContext *s = redisConnectWithTimeout(a->sentinels[i].host,
-							  a->sentinels[i].port, tv);
-		redisReply *r = NULL;
-
-		if (s && !s->err) {
-			redisSetTimeout(s, tv);
-			if (a->sentinel_pass[0])
-				freeReplyObject(a->sentinel_user[0]
-					? redisCommand(s, "AUTH %s %s", a->sentinel_user, a->sentinel_pass)
-					: redisCommand(s, "AUTH %s", a->sentinel_pass));
-			r = redisCommand(s, "SENTINEL get-master-addr-by-name %s", a->master);
-		}
-		if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
-		    r->element[0]->type == REDIS_REPLY_STRING &&
-		    r->element[1]->type == REDIS_REPLY_STRING &&
-		    r->element[0]->len < sizeof(a->host)) {
-			snprintf(a->host, sizeof(a->host), "%s", r->element[0]->str);
-			a->port = atoi(r->element[1]->str);
-			freeReplyObject(r);
-			redisFree(s);
-			return GW_OK;
-		}
-		freeReplyObject(r);
-		if (s)
-			redisFree(s);
-	}
-	fprintf(stderr, "gatewayctl: no sentinel knows where master '%s' is\n", a->master);
-	return GW_EUNAVAIL;
-}
-
-/* Connects, then sends AUTH and SELECT if the URL asks; one failure path. */
-static int ctl_connect(ctl_t *c, const gw_redis_url_t *a)
-{
-	struct timeval tv = { 2, 0 }, cmd_tv = { 10, 0 };
-	int auth = a->user[0] || a->pass[0];
-	const char *why = NULL;
-	redisReply *r = NULL;
-
-	c->redis = a->path[0] ? redisConnectUnixWithTimeout(a->path, tv)
-			      : redisConnectWithTimeout(a->host, a->port, tv);
-	if (!c->redis || c->redis->err) {
-		why = c->redis ? c->redis->errstr : "out of memory";
-	} else {
-		redisSetTimeout(c->redis, cmd_tv);
-		if (auth)
-			r = a->user[0] ? redisCommand(c->redis, "AUTH %s %s", a->user, a->pass)
-				       : redisCommand(c->redis, "AUTH %s", a->pass);
-		if (a->db && (!auth || (r && r->type != REDIS_REPLY_ERROR))) {
-			freeReplyObject(r);
-			r = redisCommand(c->redis, "SELECT %d", a->db);
-		}
-		if ((auth || a->db) && (!r || r->type == REDIS_REPLY_ERROR))
-			why = r ? r->str : c->redis->errstr;
-	}
-	if (why && a->path[0])
-		fprintf(stderr, "gatewayctl: cannot connect to Redis at %s: %s\n", a->path, why);
-	else if (why)
-		fprintf(stderr, "gatewayctl: cannot connect to Redis at %s:%d: %s\n",
-			a->host, a->port, why);
-	freeReplyObject(r);
-	return why ? GW_EUNAVAIL : GW_OK;
 }
 
 /* --- helpers: presence ---------------------------------------------------- */
@@ -235,26 +100,50 @@ static const char *status(const ctl_t *c, const json_t *node)
 	return json_object_get(c->live, json_string_value(node)) ? "live" : "gone";
 }
 
-/* Reads {P}:nodes: a node is live while its lease expiry is in the future. */
+/*
+ * Reads {P}:nodes: a node is live while its lease expiry is in the future.
+ * Nodes lease on every shard; each shard that answers is read and a node
+ * counts with its latest expiry. The first shard that answered stays in
+ * use (for the node hashes).
+ */
 static int load_nodes(ctl_t *c)
 {
-	redisReply *r = pairs(c, "ZRANGE {%s}:nodes 0 -1 WITHSCORES", c->prefix, NULL);
+	json_t *seen = json_object();
+	char key[GW_KEY_MAX];
+	int first = -1;
 
-	if (!r)
-		return GW_EIO;
+	gw_key_nodes(&c->keys, key);
 	c->nodes = json_array();
 	c->live = json_object();
-	for (size_t i = 0; i + 1 < r->elements; i += 2) {
-		int64_t exp = (int64_t)strtod(r->element[i + 1]->str, NULL);
+	for (uint32_t k = 0; k < c->shards->n; k++) {
+		redisReply *r;
 
-		json_array_append_new(c->nodes, json_pack("{s:s,s:I,s:s}", "id",
-			r->element[i]->str, "lease_expires", (json_int_t)exp,
-			"status", exp > c->now ? "live" : "expired"));
-		if (exp > c->now)
-			json_object_set_new(c->live, r->element[i]->str, json_true());
+		if (ctl_use(c, k) || !(r = pairs(c, "ZRANGE %s 0 -1 WITHSCORES", key, NULL)))
+			continue;
+		first = first < 0 ? (int)k : first;
+		for (size_t i = 0; i + 1 < r->elements; i += 2) {
+			int64_t exp = (int64_t)strtod(r->element[i + 1]->str, NULL);
+			json_t *row = json_object_get(seen, r->element[i]->str);
+
+			if (!row) {
+				row = json_object();
+				json_object_set_new(seen, r->element[i]->str, row);
+				json_array_append(c->nodes, row);
+				json_object_set_new(row, "id", json_string(r->element[i]->str));
+			} else if (json_integer_value(json_object_get(row, "lease_expires")) >= exp) {
+				continue;
+			}
+			json_object_set_new(row, "lease_expires", json_integer((json_int_t)exp));
+			json_object_set_new(row, "status", json_string(exp > c->now ? "live" : "expired"));
+			if (exp > c->now)
+				json_object_set_new(c->live, r->element[i]->str, json_true());
+		}
+		freeReplyObject(r);
 	}
-	freeReplyObject(r);
-	return GW_OK;
+	json_decref(seen);
+	if (first < 0)
+		return GW_EIO;
+	return ctl_use(c, (uint32_t)first);
 }
 
 /* A hash value as JSON: an integer, else a number, else a string. */
@@ -283,105 +172,6 @@ static void count(json_t *doc, const char *live_key, const char *other, const js
 	json_object_set_new(doc, other, json_integer((json_int_t)json_array_size(rows) - n));
 }
 
-/* --- helpers: human output ------------------------------------------------ */
-
-static void fmt_time(int64_t ms, char *buf, size_t len)
-{
-	time_t s = (time_t)(ms / 1000);
-	struct tm tm;
-
-	if (ms <= 0 || !gmtime_r(&s, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm))
-		snprintf(buf, len, "-");
-	else
-		snprintf(buf + strlen(buf), len - strlen(buf), ".%03dZ", (int)(ms % 1000));
-}
-
-static void fmt_age(int64_t ms, char *buf, size_t len)
-{
-	int64_t s = (ms < 0 ? -ms : ms) / 1000;
-	const char *sign = ms < 0 ? "-" : "";
-
-	if (s < 60)
-		snprintf(buf, len, "%s%.1fs", sign, (double)(ms < 0 ? -ms : ms) / 1000);
-	else if (s < 3600)
-		snprintf(buf, len, "%s%dm%02ds", sign, (int)(s / 60), (int)(s % 60));
-	else
-		snprintf(buf, len, "%s%lldh%02dm", sign, (long long)(s / 3600), (int)(s / 60 % 60));
-}
-
-/* One value as text; "-" when missing. */
-static void fmt_cell(const json_t *v, enum fmt f, char *buf, size_t len)
-{
-	if (!v || json_is_null(v))
-		snprintf(buf, len, "-");
-	else if (json_is_string(v))
-		snprintf(buf, len, "%s", json_string_value(v));
-	else if (f != F_STR && json_is_number(v))
-		(f == F_TIME ? fmt_time : fmt_age)((int64_t)json_number_value(v), buf, len);
-	else if (json_is_integer(v))
-		snprintf(buf, len, "%lld", (long long)json_integer_value(v));
-	else if (json_is_real(v))
-		snprintf(buf, len, "%.2f", json_real_value(v));
-	else
-		snprintf(buf, len, "%s", json_is_true(v) ? "true" : "false");
-}
-
-/* The document's scalar fields as aligned "key  value" lines. */
-static void print_fields(json_t *doc)
-{
-	char cell[CTL_CELL_MAX];
-	const char *key;
-	json_t *v;
-	int w = 0;
-
-	json_object_foreach(doc, key, v)
-		if (!json_is_array(v) && !json_is_object(v))
-			w = GW_MAX(w, (int)strlen(key));
-	json_object_foreach(doc, key, v)
-		if (!json_is_array(v) && !json_is_object(v)) {
-			fmt_cell(v, F_STR, cell, sizeof(cell));
-			printf("%-*s  %s\n", w, key, cell);
-		}
-}
-
-/* Display width of UTF-8 text: its code points (continuations do not count). */
-static size_t width(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s; s++)
-		n += ((unsigned char)*s & 0xC0) != 0x80;
-	return n;
-}
-
-static void print_cell(const char *s, size_t w, int last)
-{
-	printf("%s%*s", s, last ? 0 : (int)(w - width(s) + 2), last ? "\n" : "");
-}
-
-/* Rows as columns padded to their widest cell, without trailing blanks. */
-static void print_table(const json_t *rows, const struct column *cols)
-{
-	size_t w[8] = { 0 }, n, i;
-	char cell[CTL_CELL_MAX];
-	const json_t *row;
-
-	for (n = 0; n < GW_ARRAY_LEN(w) && cols[n].key; n++)
-		w[n] = width(cols[n].head);
-	json_array_foreach(rows, i, row)
-		for (size_t k = 0; k < n; k++) {
-			fmt_cell(json_object_get(row, cols[k].key), cols[k].fmt, cell, sizeof(cell));
-			w[k] = GW_MAX(w[k], width(cell));
-		}
-	for (size_t k = 0; k < n; k++)
-		print_cell(cols[k].head, w[k], k + 1 == n);
-	json_array_foreach(rows, i, row)
-		for (size_t k = 0; k < n; k++) {
-			fmt_cell(json_object_get(row, cols[k].key), cols[k].fmt, cell, sizeof(cell));
-			print_cell(cell, w[k], k + 1 == n);
-		}
-}
-
 /* --- commands: reading presence ------------------------------------------- */
 
 /* Every node with its hash (which lapses with the lease, so may be gone). */
@@ -393,8 +183,11 @@ static int cmd_nodes(ctl_t *c, char **argv, json_t *doc)
 
 	GW_UNUSED(argv);
 	json_array_foreach(c->nodes, i, row) {
-		r = ctl_redis(c, REDIS_REPLY_ARRAY, "HGETALL {%s}:node:%s", c->prefix,
-			      json_string_value(json_object_get(row, "id")));
+		const char *id = json_string_value(json_object_get(row, "id"));
+		char key[GW_KEY_MAX];
+
+		r = gw_key_node(&c->keys, id, strlen(id), key) < 0 ? NULL
+			: ctl_redis(c, REDIS_REPLY_ARRAY, "HGETALL %s", key);
 		if (!r)
 			return GW_EIO;
 		for (size_t k = 0; k + 1 < r->elements; k += 2)
@@ -416,26 +209,40 @@ static int cmd_nodes(ctl_t *c, char **argv, json_t *doc)
 static int cmd_stats(ctl_t *c, char **argv, json_t *doc)
 {
 	redisReply *total, *r;
+	long long sum = 0, lobbies = 0;
+	char tkey[GW_KEY_MAX], lkey[GW_KEY_MAX];
+	int rc;
 
-	if (!(total = ctl_redis(c, REDIS_REPLY_STRING, "GET {%s}:total", c->prefix)))
-		return GW_EIO;
-	json_object_set_new(doc, "total", json_integer(total->str ? strtoll(total->str, NULL, 10) : 0));
-	freeReplyObject(total);
+	gw_key_total(&c->keys, tkey);
+	gw_key_lobbies(&c->keys, lkey);
+	/* Each shard counts the connections and lobbies placed on it. */
+	for (uint32_t k = 0; k < c->shards->n; k++) {
+		if ((rc = ctl_use(c, k)))
+			return rc;
+		if (!(total = ctl_redis(c, REDIS_REPLY_STRING, "GET %s", tkey)))
+			return GW_EIO;
+		sum += total->str ? strtoll(total->str, NULL, 10) : 0;
+		freeReplyObject(total);
+		if (!(r = ctl_redis(c, REDIS_REPLY_INTEGER, "HLEN %s", lkey)))
+			return GW_EIO;
+		lobbies += r->integer;
+		freeReplyObject(r);
+	}
+	json_object_set_new(doc, "total", json_integer(sum));
 	if (c->max_conns > 0) {
 		json_object_set_new(doc, "max_connections", json_integer(c->max_conns));
 		json_object_set_new(doc, "capacity_percent", json_real(100.0 *
-			(double)json_integer_value(json_object_get(doc, "total")) / (double)c->max_conns));
+			(double)sum / (double)c->max_conns));
 	}
-	if (!(r = ctl_redis(c, REDIS_REPLY_INTEGER, "HLEN {%s}:lobbies", c->prefix)))
-		return GW_EIO;
-	json_object_set_new(doc, "lobbies", json_integer(r->integer));
-	freeReplyObject(r);
+	json_object_set_new(doc, "lobbies", json_integer(lobbies));
 	return cmd_nodes(c, argv, doc);
 }
 
 static int cmd_lobby(ctl_t *c, char **argv, json_t *doc)
 {
-	redisReply *r = pairs(c, "HGETALL {%s}:lobby:%s", c->prefix, argv[0]);
+	char key[GW_KEY_MAX];
+	redisReply *r = gw_key_lobby(&c->keys, argv[0], strlen(argv[0]), key) < 0 ||
+			ctl_use_name(c, argv[0]) ? NULL : pairs(c, "HGETALL %s", key, NULL);
 	json_t *rows, *users;
 
 	if (!r)
@@ -468,30 +275,48 @@ static int cmd_lobby(ctl_t *c, char **argv, json_t *doc)
 static int cmd_user(ctl_t *c, char **argv, json_t *doc)
 {
 	const char *user = argv[0];
-	redisReply *r = pairs(c, "HGETALL {%s}:user:%s", c->prefix, user);
+	char key[GW_KEY_MAX];
+	redisReply *r, *lr = NULL;
+	gw_user_conn_t *e = NULL;
 	json_t *rows = json_array();
+	size_t n = 0;
 
 	json_object_set_new(doc, "user", json_string(user));
 	json_object_set_new(doc, "connections", rows);
-	if (!r)
+	if (gw_key_user(&c->keys, user, strlen(user), key) < 0)
+		return GW_EINVAL;
+	if (ctl_use_name(c, user))
+		return GW_EUNAVAIL;
+	/* Live or gone: the nodes' own answer (the one user lookup). */
+	if (ctl_user_conns(c, user, NULL, &lr, &e, &n) != GW_OK)
 		return GW_EIO;
-	for (size_t i = 0; i + 1 < r->elements; i += 2) {
+	r = pairs(c, "HGETALL %s", key, NULL);
+	for (size_t i = 0; r && i + 1 < r->elements; i += 2) {
 		const char *conn = r->element[i]->str;
 		json_t *v = json_loads(r->element[i + 1]->str, 0, NULL);
 		json_t *node = json_object_get(v, "node");
 		int64_t ms = (int64_t)json_number_value(json_object_get(v, "since"));
+		const char *st = "gone";
 		char iso[40];
 
+		for (size_t k = 0; k < n; k++)
+			if (e[k].conn.len == r->element[i]->len &&
+			    !memcmp(e[k].conn.str, conn, e[k].conn.len))
+				st = e[k].live ? "live" : "gone";
 		/* A malformed entry still names its node in its id. */
 		node = json_is_string(node) ? json_incref(node) : conn_node(conn);
-		fmt_time(ms, iso, sizeof(iso));
+		ctl_fmt_time(ms, iso, sizeof(iso));
 		json_array_append_new(rows, json_pack("{s:s,s:O,s:O?,s:I,s:s?,s:I,s:s}",
 			"conn", conn, "node", node, "lobby", json_object_get(v, "lobby"),
 			"since", (json_int_t)ms, "since_iso", ms > 0 ? iso : NULL,
-			"age_ms", (json_int_t)(c->now - ms), "status", status(c, node)));
+			"age_ms", (json_int_t)(c->now - ms), "status", st));
 		json_decref(node);
 		json_decref(v);
 	}
+	gw_free(e);
+	freeReplyObject(lr);
+	if (!r)
+		return GW_EIO;
 	freeReplyObject(r);
 	count(doc, "count", "gone", rows);
 	if (json_integer_value(json_object_get(doc, "count")))
@@ -537,15 +362,18 @@ static json_t *parse_data(const char *text)
 static int cmd_publish(ctl_t *c, char **argv, json_t *doc)
 {
 	json_t *data = parse_data(argv[1]), *env;
-	char channel[CTL_NAME_MAX * 2];
+	char channel[GW_KEY_MAX];
 	long long n;
 
 	if (!data)
 		return GW_EINVAL;
+	if (gw_ch_lobby(&c->keys, argv[0], strlen(argv[0]), channel) < 0) {
+		json_decref(data);
+		return GW_EINVAL;
+	}
 	env = json_pack("{s:s,s:s,s:{s:s,s:s,s:s,s:o}}", "t", "msg", "l", argv[0], "p",
 			"type", "message", "lobby", argv[0], "from", c->from, "data", data);
-	snprintf(channel, sizeof(channel), "{%s}:ch:lobby:%s", c->prefix, argv[0]);
-	n = env ? publish(c, channel, env) : GW_ENOMEM;
+	n = !env ? GW_ENOMEM : ctl_use_name(c, argv[0]) ? GW_EUNAVAIL : publish(c, channel, env);
 	json_decref(env);
 	if (n < 0)
 		return (int)n;
@@ -561,31 +389,32 @@ static int cmd_publish(ctl_t *c, char **argv, json_t *doc)
  */
 static int deliver(ctl_t *c, char **argv, const char *conn, const json_t *env, json_t *doc)
 {
-	json_t *rows, *row, *nodes = json_array(), *done = json_object();
-	char channel[CTL_NAME_MAX * 2];
+	json_t *nodes = json_array();
+	char channel[GW_KEY_MAX];
 	int rc = cmd_user(c, argv, doc);
-	long long n;
-	size_t i;
+	redisReply *lr = NULL;
+	gw_user_conn_t *e = NULL;
+	size_t n = 0, i;
+	long long got;
 
 	json_object_set_new(doc, "nodes", nodes);
-	rows = rc ? NULL : json_object_get(doc, "connections");
-	json_array_foreach(rows, i, row) {
-		const char *node = json_string_value(json_object_get(row, "node"));
-
-		if (strcmp(json_string_value(json_object_get(row, "status")), "live") ||
-		    json_object_get(done, node) ||
-		    (conn && strcmp(conn, json_string_value(json_object_get(row, "conn")))))
+	if (!rc)
+		rc = ctl_user_conns(c, argv[0], conn, &lr, &e, &n);
+	/* Once per live node holding the user (or connection `conn`). */
+	for (i = 0; !rc && i < n; i++) {
+		if (!e[i].first)
 			continue;
-		json_object_set_new(done, node, json_true());
-		snprintf(channel, sizeof(channel), "{%s}:ch:node:%s", c->prefix, node);
-		if ((n = publish(c, channel, env)) < 0) {
-			rc = (int)n;
+		if (gw_ch_node(&c->keys, e[i].node.str, e[i].node.len, channel) < 0)
+			continue;
+		if ((got = publish(c, channel, env)) < 0) {
+			rc = (int)got;
 			break;
 		}
-		json_array_append_new(nodes, json_pack("{s:s,s:s,s:I}", "node", node,
-			"channel", channel, "receivers", (json_int_t)n));
+		json_array_append_new(nodes, json_pack("{s:s%,s:s,s:I}", "node", e[i].node.str,
+			e[i].node.len, "channel", channel, "receivers", (json_int_t)got));
 	}
-	json_decref(done);
+	gw_free(e);
+	freeReplyObject(lr);
 	json_object_set_new(doc, "published", json_integer((json_int_t)json_array_size(nodes)));
 	if (!rc && !json_array_size(nodes)) {
 		fprintf(stderr, "%s has no live connection %s\n", argv[0], conn ? conn : "");
@@ -763,6 +592,7 @@ static const struct ctl_cmd *check_args(ctl_t *c, int argc, char **argv, unsigne
 			"[A-Za-z0-9_.:-], got '%s'\n", c->prefix);
 		return NULL;
 	}
+	gw_keys_init(&c->keys, c->prefix);
 	/* Names go into envelopes, whose strings the nodes bound to 256 bytes. */
 	if (cmd->nargs && (!*argv[1] || strlen(argv[1]) > CTL_NAME_MAX))
 		bad = cmd->args;
@@ -777,8 +607,7 @@ int main(int argc, char **argv)
 {
 	ctl_t c = { .url = "redis://127.0.0.1:6379", .prefix = "gw", .from = "gatewayctl" };
 	const struct ctl_cmd *cmd;
-	gw_redis_url_t addr;
-	char why[200];
+	char why[300];
 	unsigned seen = 0;
 	json_t *doc;
 	int first, rc;
@@ -787,16 +616,14 @@ int main(int argc, char **argv)
 	if ((first = parse_opts(&c, argc, argv, &seen)) < 0 ||
 	    !(cmd = check_args(&c, argc - first, argv + first, seen)))
 		return CTL_EXIT_USAGE;
-	if (gw_redis_url_parse(c.url, &addr, why, sizeof(why))) {
-		fprintf(stderr, "gatewayctl: %s\n", why);
+	c.shards = gw_calloc(1, sizeof(*c.shards));
+	if (!c.shards || gw_shard_list_parse(c.url, c.shards, why, sizeof(why))) {
+		fprintf(stderr, "gatewayctl: %s\n", c.shards ? why : "out of memory");
+		gw_free(c.shards);
 		return CTL_EXIT_USAGE;
 	}
 	c.now = (int64_t)gw_wall_ms();
 	rc = (doc = json_object()) ? GW_OK : GW_ENOMEM;
-	if (!rc && addr.sentinel)
-		rc = ctl_resolve(&addr);
-	if (!rc)
-		rc = ctl_connect(&c, &addr);
 	if (!rc)
 		rc = load_nodes(&c);
 	if (!rc)
@@ -805,16 +632,18 @@ int main(int argc, char **argv)
 		json_dumpf(doc, stdout, JSON_INDENT(2));
 		putchar('\n');
 	} else if (!rc) {
-		print_fields(doc);
+		ctl_print_fields(doc);
 		if (cmd->cols && putchar('\n'))
-			print_table(json_object_get(doc, cmd->rows), cmd->cols);
+			ctl_print_table(json_object_get(doc, cmd->rows), cmd->cols);
 	} else if (rc == GW_ENOMEM) {
 		fprintf(stderr, "gatewayctl: %s\n", gw_strerror(rc));
 	}
 	json_decref(doc);
 	json_decref(c.nodes);
 	json_decref(c.live);
-	if (c.redis)
-		redisFree(c.redis);
+	for (size_t k = 0; k < GW_SHARDS_MAX; k++)
+		if (c.link[k])
+			redisFree(c.link[k]);
+	gw_free(c.shards);
 	return !rc ? 0 : rc == GW_EINVAL ? CTL_EXIT_USAGE : CTL_EXIT_RUNTIME;
 }

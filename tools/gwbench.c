@@ -18,6 +18,7 @@
  * Redis was wrong); 2 for bad usage.
  */
 #include "gwbench.h"
+#include "gw_keys.h"
 #include "gw_common.h"
 
 #include <hiredis/hiredis.h>
@@ -129,14 +130,22 @@ static long presence_check(gwb_bench_t *b, redisContext *r, long long *total_out
 	long nl = gwb_nlobbies(o), l, bad = 0;
 	uint64_t held = 0;
 	redisReply *rep;
+	gw_keys_t k;
+	char key[GW_KEY_MAX], name[GW_KEY_MAX];
 
-	rep = redisCommand(r, "GET {%s}:total", o->redis_prefix);
+	if (gw_keys_init(&k, o->redis_prefix) != GW_OK)
+		return -1;
+	gw_key_total(&k, key);
+	rep = redisCommand(r, "GET %s", key);
 	*total_out = rep && rep->type == REDIS_REPLY_STRING ? strtoll(rep->str, NULL, 10) : -1;
 	if (rep)
 		freeReplyObject(rep);
-	for (l = 0; l < nl; l++)
-		redisAppendCommand(r, "HLEN {%s}:lobby:%s%ld", o->redis_prefix,
-				   o->lobby_prefix, l);
+	for (l = 0; l < nl; l++) {
+		int len = snprintf(name, sizeof(name), "%s%ld", o->lobby_prefix, l);
+
+		gw_key_lobby(&k, name, (size_t)len, key);
+		redisAppendCommand(r, "HLEN %s", key);
+	}
 	for (l = 0; l < nl; l++) {
 		uint64_t want = gwb_lobby_total(b, l, 0);
 

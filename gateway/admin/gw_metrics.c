@@ -134,6 +134,10 @@ gw_buf_t *gw_metrics_render(gw_node_t *node)
 		for (i = 0; i < bus.n_link_states; i++)
 			emit(&o, "gw_redis_state{node=\"%s\",state=\"%s\"} %d\n", o.node,
 			     bus.link_states[i], i == bus.link_state);
+		simple(&o, "gw_redis_shards", "gauge", "Redis shards in --redis.", bus.shards);
+		simple(&o, "gw_redis_shards_up", "gauge",
+		       "Redis shards whose link is ready (with a fresh pub/sub probe).",
+		       bus.shards_up);
 		simple(&o, "gw_redis_latency_ms", "gauge", "Last Redis PING round trip.",
 		       bus.latency_ms);
 		simple(&o, "gw_redis_reconnects_total", "counter", "Redis link failures.",
@@ -172,6 +176,10 @@ gw_buf_t *gw_metrics_render(gw_node_t *node)
 	simple(&o, "gw_partial_writes_total", "counter",
 	       "Fast-path writes the socket took only part of (the rest went to lws).",
 	       st->partial_writes);
+	simple(&o, "gw_write_batches_total", "counter",
+	       "Writes that carried several queued frames at once.", st->batches);
+	simple(&o, "gw_batched_frames_total", "counter",
+	       "Frames carried by those batched writes.", st->batched_frames);
 	if (o.rc) {
 		gw_buf_unref(o.b);
 		return NULL;

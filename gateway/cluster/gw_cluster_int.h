@@ -7,19 +7,37 @@
 #ifndef GW_CLUSTER_INT_H
 #define GW_CLUSTER_INT_H
 
+#include "gw_admission.h"
 #include "gw_bus.h"
 #include "gw_envelope.h"
 #include "gw_keys.h"
 #include "gw_map.h"
 #include "gw_protocol.h"
 #include "gw_redis.h"
+#include "gw_shard.h"
 
 #define CH_MAX 512
 
 typedef struct gw_cluster gw_cluster_t;
 
 enum { S_ADMIT = 0, S_RELEASE, S_LEASE, S_SWEEP, S_RESTORE, S_STATS,
-       S_HIST_PUBLISH, S_HIST_READ };
+       S_ADMIT_LOBBY, S_ADMIT_USER, S_USER_CONNS, S_HIST_PUBLISH, S_HIST_READ };
+
+/*
+ * One Redis shard (--redis names 1..GW_SHARDS_MAX): its link, its sweep
+ * timer and what its last stats reply said. Every node holds a lease on
+ * every shard and listens to its node channel and the cluster channel on
+ * every shard; lobbies and users are placed by gw_shard_of().
+ */
+typedef struct {
+	gw_cluster_t *c;
+	uint32_t idx;
+	gw_redis_t *redis;
+	struct event *sweep_ev; /* the next sweep: at this shard's earliest lease expiry */
+	int was_ready;          /* a reconnect (not the first connect) means gaps */
+	long long total;        /* {P}:total and HLEN {P}:lobbies here, last read */
+	long long lobbies;
+} cluster_shard_t;
 
 /* A history frame held back while a repair fetch is in flight. */
 typedef struct {
@@ -55,15 +73,15 @@ typedef struct {
 struct gw_cluster {
 	gw_node_t *node;
 	gw_bus_sink_t sink;   /* the way back into the core */
-	gw_redis_t *redis;
+	cluster_shard_t shards[GW_SHARDS_MAX];
+	uint32_t nshards;
 	gw_map_t *lobbies;    /* name → lobby_state_t */
 	char prefix[72];      /* "{P}" */
-	char total_key[96];
+	gw_keys_t keys;       /* every key and channel name (common/gw_keys) */
+	char total_key[GW_KEY_MAX];
 	char node_ch[CH_MAX];
 	char cluster_ch[CH_MAX];
 	struct event *timer;  /* lease, every --lease-ttl/3 */
-	struct event *sweep_ev; /* the next sweep: at the earliest lease expiry */
-	int was_ready;        /* a reconnect (not the first connect) means gaps */
 	gw_buf_t *snapshot;   /* cluster stats JSON, refreshed with the lease */
 	uint64_t inbound;     /* messages appended to the inbound stream */
 	uint64_t inbound_too_big;      /* refused: over --inbound-max-message */
@@ -71,7 +89,16 @@ struct gw_cluster {
 	uint64_t pubsub_in;   /* envelopes received / published */
 	uint64_t pubsub_out;
 	int leaving;          /* SIGTERM: no more leases */
-	gw_keys_t keys;       /* key names (gw_keys.h) */
+	/* The stats round (one stats.lua per shard, summed at its end). */
+	size_t stats_pending;
+	gw_buf_t *stats_nodes;  /* the "nodes" array from the first shard that answered */
+	size_t stats_live;      /* how many nodes it listed */
+	/* Several shards: the cluster-wide cap (gw_admit_shards.c). */
+	long long known_total;  /* Σ {P}:total over the shards, last round */
+	size_t live_nodes;      /* live nodes, last round */
+	long admitted;          /* admitted here since the round was sent */
+	long admitted_at_send;
+	long pending;           /* admissions in flight here */
 	uint64_t rng;         /* epoch candidates (gw_history.c) */
 	uint64_t repair_seq;  /* ids of repair fetches */
 	uint64_t hist_repaired;   /* messages fetched from history after a gap */
@@ -98,26 +125,57 @@ int gw_cluster__inbound(void *impl, gw_session_t *s, const char *type,
 int gw_cluster__lookup(void *impl, int lobby, const char *name,
 		       gw_bus_lookup_fn done, void *ud);
 
-/* Runs script `idx` with KEYS[1] = {P}:total and `argv` as ARGV. */
-int gw_cluster__script(gw_cluster_t *c, int idx, gw_redis_reply_fn cb, void *ud,
-		       int argc, const char **argv);
+/*
+ * Routing: the link of the shard a lobby's keys and channel live on, the
+ * link of the shard a user's entries live on (gw_shard_of), and a link for
+ * what every shard carries (the cluster channel, node channels): the first
+ * ready one, else shard 0. With one shard all three are that shard.
+ */
+gw_redis_t *gw_cluster__link_lobby(const gw_cluster_t *c, const char *lobby, size_t len);
+gw_redis_t *gw_cluster__link_user(const gw_cluster_t *c, const char *user, size_t len);
+gw_redis_t *gw_cluster__link_any(const gw_cluster_t *c);
+
+/* Runs script `idx` on `link` with KEYS[1] = {P}:total and `argv` as ARGV. */
+int gw_cluster__script(gw_cluster_t *c, gw_redis_t *link, int idx, gw_redis_reply_fn cb,
+		       void *ud, int argc, const char **argv);
+/* An admission script's verdict; -1 when the reply is not one. */
+int gw_cluster__verdict(const struct redisReply *reply);
+/* The verdict when Redis could not decide (--redis-fail-mode). */
+gw_admit_t gw_cluster__fallback(gw_cluster_t *c, const gw_admit_req_t *req);
+/* Another node's connection `conn` of `user` was replaced: tell its node. */
+void gw_cluster__kick_remote(gw_cluster_t *c, const char *conn, size_t len,
+			     const char *user);
+/* Removes connection `conn` of this node: its lobby's part, and its user's
+ * part when that lives on another shard and `user_part` is set. */
+void gw_cluster__release(gw_cluster_t *c, const char *conn, const char *user,
+			 const char *lobby, int user_part);
+/* Several shards: admission (gw_admit_shards.c); same contract as
+ * gw_admission_ops_t.admit. */
+int gw_cluster__admit_sharded(gw_cluster_t *c, const gw_admit_req_t *req,
+			      gw_admit_done_fn done);
 /* Whether connection id `conn` belongs to this node. */
 int gw_cluster__is_local(const gw_cluster_t *c, const char *conn, size_t len);
 void gw_cluster__lobby_channel(const gw_cluster_t *c, const char *lobby, char *out);
-/* Stamps version and origin, encodes and publishes `e` on `channel`. */
-void gw_cluster__publish_env(gw_cluster_t *c, const char *channel, gw_envelope_t *e);
+/* Stamps version and origin, encodes and publishes `e` on `channel` through `link`. */
+void gw_cluster__publish_env(gw_cluster_t *c, gw_redis_t *link, const char *channel,
+			     gw_envelope_t *e);
 void gw_cluster__publish_lobby_frame(gw_cluster_t *c, const char *lobby,
 				     uint64_t seq, const gw_buf_t *frame);
 /* A message (frame) or a kick (frame NULL, `reason`) for `user` — one
- * connection when `conn` is set — on node `node` (its channel). */
+ * connection when `conn` is set — on node `node` (its channel, published
+ * on the user's shard: every node listens on every shard). */
 void gw_cluster__publish_node(gw_cluster_t *c, const char *node, size_t node_len,
 			      const char *user, const char *conn, size_t conn_len,
 			      const gw_buf_t *frame, const char *reason);
 /* The subscription connection's messages (gw_redis_events_t.on_message). */
 void gw_cluster__on_message(void *ud, const char *channel, size_t clen,
 			    const char *msg, size_t len);
-/* A gap event (`missed`, 0: unknown) to every lobby with local members. */
-void gw_cluster__gap_all(gw_cluster_t *c);
+/* Starts a stats round (gw_stats.c); the bus's snapshot operation. */
+void gw_cluster__refresh_stats(gw_cluster_t *c);
+gw_buf_t *gw_cluster__snapshot(void *impl);
+/* A gap event (`missed` 0: unknown) to every lobby with local members
+ * placed on shard `shard` (all of them with one shard). */
+void gw_cluster__gap_all(gw_cluster_t *c, uint32_t shard);
 void gw_cluster__free_lobbies(gw_cluster_t *c);
 
 /*

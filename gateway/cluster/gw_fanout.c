@@ -6,12 +6,18 @@
  *
  * Local delivery never waits on Redis: the core delivers to local members
  * itself and hands the same encoded frame to the bus.
+ *
+ * Every Redis call goes to the shard that holds what it names: a lobby's
+ * key and channel to the lobby's shard, a user's entries to the user's
+ * (gw_cluster__link_lobby / _user), cluster frames to any shard (every
+ * node listens to the cluster channel on every shard).
  */
 #include "gw_cluster_int.h"
 #include "gw_alloc.h"
 #include "gw_auth.h"
 #include "gw_log.h"
 #include "gw_reply.h"
+#include "gw_userconns.h"
 
 #include <hiredis/hiredis.h>
 #include <stdio.h>
@@ -20,7 +26,8 @@
 
 void gw_cluster__lobby_channel(const gw_cluster_t *c, const char *lobby, char *out)
 {
-	snprintf(out, CH_MAX, "%s:ch:lobby:%s", c->prefix, lobby);
+	if (gw_ch_lobby(&c->keys, lobby, strlen(lobby), out) < 0)
+		out[0] = '\0'; /* lobby names are bounded far below; never reached */
 }
 
 int gw_cluster__is_local(const gw_cluster_t *c, const char *conn, size_t len)
@@ -31,7 +38,8 @@ int gw_cluster__is_local(const gw_cluster_t *c, const char *conn, size_t len)
 	return nl == strlen(me) && memcmp(conn, me, nl) == 0;
 }
 
-void gw_cluster__publish_env(gw_cluster_t *c, const char *channel, gw_envelope_t *e)
+void gw_cluster__publish_env(gw_cluster_t *c, gw_redis_t *link, const char *channel,
+			     gw_envelope_t *e)
 {
 	char *buf;
 	size_t len;
@@ -41,7 +49,7 @@ void gw_cluster__publish_env(gw_cluster_t *c, const char *channel, gw_envelope_t
 	e->origin_len = strlen(e->origin);
 	if (gw_envelope_encode(e, &buf, &len) != GW_OK)
 		return;
-	if (gw_redis_publish(c->redis, channel, strlen(channel), buf, len) == GW_OK)
+	if (gw_redis_publish(link, channel, strlen(channel), buf, len) == GW_OK)
 		c->pubsub_out++;
 	gw_free(buf);
 }
@@ -58,7 +66,7 @@ void gw_cluster__publish_lobby_frame(gw_cluster_t *c, const char *lobby, uint64_
 	e.seq = seq;
 	e.payload = (const char *)gw_buf_data((gw_buf_t *)frame);
 	e.payload_len = frame->len;
-	gw_cluster__publish_env(c, ch, &e);
+	gw_cluster__publish_env(c, gw_cluster__link_lobby(c, lobby, e.lobby_len), ch, &e);
 }
 
 /* --- per-lobby state ------------------------------------------------------------ */
@@ -124,7 +132,7 @@ void gw_cluster__lobby_joined(void *impl, gw_session_t *s, gw_buf_t *event)
 			}
 		}
 		gw_cluster__lobby_channel(c, name, ch);
-		gw_redis_subscribe(c->redis, ch);
+		gw_redis_subscribe(gw_cluster__link_lobby(c, name, len), ch);
 	}
 	if (st)
 		st->members++;
@@ -144,7 +152,7 @@ void gw_cluster__lobby_left(void *impl, gw_session_t *s, gw_buf_t *event)
 	if (st && --st->members == 0) {
 		/* The last local member: stop listening, forget the sequences. */
 		gw_cluster__lobby_channel(c, name, ch);
-		gw_redis_unsubscribe(c->redis, ch);
+		gw_redis_unsubscribe(gw_cluster__link_lobby(c, name, strlen(name)), ch);
 		gw_map_del(c->lobbies, st->name, strlen(st->name));
 		lobby_state_free(st);
 	}
@@ -152,6 +160,7 @@ void gw_cluster__lobby_left(void *impl, gw_session_t *s, gw_buf_t *event)
 
 typedef struct {
 	gw_cluster_t *c;
+	gw_redis_t *link;
 	uint64_t asker;
 	char lobby[GW_LOBBY_MAX + 1];
 } query_t;
@@ -184,7 +193,7 @@ static void on_query(void *ud, redisReply *reply)
 		if (reply->element[i]->type != REDIS_REPLY_STRING)
 			break;
 	if (reply && (reply->type != REDIS_REPLY_ARRAY || i < reply->elements)) {
-		gw_redis_refuse(c->redis, "presence");
+		gw_redis_refuse(q->link, "presence");
 		reply = NULL;
 	}
 	users = reply_strs(reply, &n);
@@ -200,21 +209,23 @@ int gw_cluster__presence_query(void *impl, gw_session_t *s)
 	char key[CH_MAX];
 	const char *argv[2] = { "HVALS", key };
 	size_t lens[2];
+	gw_redis_t *link = gw_cluster__link_lobby(c, s->m.lobby->name, s->m.lobby->name_len);
 	query_t *q;
 	int rc;
 
-	if (!gw_redis_ready(c->redis))
+	if (!gw_redis_ready(link))
 		return GW_EUNAVAIL;
 	q = gw_calloc(1, sizeof(*q));
 	if (!q)
 		return GW_ENOMEM;
 	q->c = c;
+	q->link = link;
 	q->asker = s->m.id;
 	memcpy(q->lobby, s->m.lobby->name, s->m.lobby->name_len);
-	snprintf(key, sizeof(key), "%s:lobby:%s", c->prefix, q->lobby);
+	gw_key_lobby(&c->keys, q->lobby, strlen(q->lobby), key);
 	lens[0] = 5;
 	lens[1] = strlen(key);
-	rc = gw_redis_command(c->redis, on_query, q, 2, argv, lens);
+	rc = gw_redis_command(link, on_query, q, 2, argv, lens);
 	if (rc)
 		gw_free(q);
 	return rc;
@@ -229,8 +240,10 @@ int gw_cluster__publish(void *impl, const char *lobby, gw_buf_t *frame)
 	gw_envelope_t e = { .type = GW_ENV_MSG };
 	/* Taken even when Redis is down: other nodes then see the gap. */
 	uint64_t seq = lobby ? next_seq(c, lobby) : 0;
+	gw_redis_t *link = lobby ? gw_cluster__link_lobby(c, lobby, strlen(lobby))
+				 : gw_cluster__link_any(c);
 
-	if (!gw_redis_ready(c->redis))
+	if (!gw_redis_ready(link))
 		return GW_EUNAVAIL;
 	if (lobby) {
 		gw_cluster__publish_lobby_frame(c, lobby, seq, frame);
@@ -239,7 +252,7 @@ int gw_cluster__publish(void *impl, const char *lobby, gw_buf_t *frame)
 	e.payload = (const char *)gw_buf_data(frame);
 	e.payload_len = frame->len;
 	snprintf(ch, sizeof(ch), "%s", c->cluster_ch);
-	gw_cluster__publish_env(c, ch, &e);
+	gw_cluster__publish_env(c, link, ch, &e);
 	return GW_OK;
 }
 
@@ -250,7 +263,8 @@ void gw_cluster__publish_node(gw_cluster_t *c, const char *node, size_t node_len
 	char ch[CH_MAX];
 	gw_envelope_t e = { .type = frame ? GW_ENV_MSG : GW_ENV_KICK };
 
-	snprintf(ch, sizeof(ch), "%s:ch:node:%.*s", c->prefix, (int)node_len, node);
+	if (gw_ch_node(&c->keys, node, node_len, ch) < 0)
+		return;
 	e.user = user;
 	e.user_len = strlen(user);
 	e.conn = conn;
@@ -262,16 +276,19 @@ void gw_cluster__publish_node(gw_cluster_t *c, const char *node, size_t node_len
 		e.reason = reason;
 		e.reason_len = strlen(reason);
 	}
-	gw_cluster__publish_env(c, ch, &e);
+	gw_cluster__publish_env(c, gw_cluster__link_user(c, user, e.user_len), ch, &e);
 }
 
 /*
- * The one user lookup: HKEYS {P}:user:U lists U's connections; every node
- * holding one (but this one, which the core served) gets the message or
- * the kick once, on its node channel.
+ * The one user lookup (common/gw_userconns.h, shared with gatewayctl):
+ * user_conns.lua returns U's connections and the live nodes in one round
+ * trip; every live node holding one (but this one, which the core served)
+ * gets the message or the kick once, on its node channel. An entry whose
+ * node's lease ran out is gone: never delivered to, never counted.
  */
 typedef struct {
 	gw_cluster_t *c;
+	gw_redis_t *link;     /* the user's shard */
 	gw_bus_sent_fn done;
 	void *ud;
 	gw_buf_t *frame;      /* NULL for a kick */
@@ -280,44 +297,54 @@ typedef struct {
 	char conn[GW_CONN_ID_MAX];
 } send_t;
 
+/* A reply array of strings as borrowed gw_ustr_t (the caller frees). */
+static gw_ustr_t *ustrs(const redisReply *r)
+{
+	gw_ustr_t *v = gw_calloc(r->elements ? r->elements : 1, sizeof(*v));
+	size_t i;
+
+	for (i = 0; v && i < r->elements; i++)
+		v[i] = (gw_ustr_t){ r->element[i]->str, r->element[i]->len };
+	return v;
+}
+
 static void on_user_conns(void *ud, redisReply *r)
 {
 	send_t *op = ud;
 	gw_cluster_t *c = op->c;
-	size_t i, j, n = 0;
+	gw_ustr_t *conns = NULL, *live = NULL;
+	gw_user_conn_t *e = NULL;
+	size_t i, k, n = 0;
 
-	if (r && gw_reply_conn_ids(r) != GW_OK) {
-		gw_redis_refuse(c->redis, "user connections");
+	if (r && gw_reply_user_conns(r) != GW_OK) {
+		gw_redis_refuse(op->link, "user connections");
 		r = NULL;
 	}
-	if (!r || r->type != REDIS_REPLY_ARRAY) {
+	if (r) {
+		conns = ustrs(r->element[0]);
+		live = ustrs(r->element[1]);
+		e = gw_calloc(r->element[0]->elements ? r->element[0]->elements : 1, sizeof(*e));
+	}
+	if (!r || !conns || !live || !e) {
 		op->done(op->ud, GW_EUNAVAIL, 0);
 		goto out;
 	}
-	for (i = 0; i < r->elements; i++) {
-		redisReply *e = r->element[i];
-		size_t nl, dup = 0;
-
-		if (e->type != REDIS_REPLY_STRING)
-			continue;
-		if (op->conn[0] && strcmp(op->conn, e->str) != 0)
-			continue;
-		if (gw_cluster__is_local(c, e->str, e->len))
-			continue; /* served by the core */
+	k = gw_user_conns(conns, r->element[0]->elements, live, r->element[1]->elements,
+			  op->conn[0] ? op->conn : NULL, e);
+	for (i = 0; i < k; i++) {
+		if (!e[i].live || gw_cluster__is_local(c, e[i].conn.str, e[i].conn.len))
+			continue; /* gone, or served by the core */
 		n++;
-		nl = gw_conn_id_node_len(e->str, e->len);
-		for (j = 0; j < i && !dup; j++)
-			dup = r->element[j]->type == REDIS_REPLY_STRING &&
-			      gw_conn_id_node_len(r->element[j]->str, r->element[j]->len) == nl &&
-			      memcmp(r->element[j]->str, e->str, nl) == 0 &&
-			      (!op->conn[0] || strcmp(op->conn, r->element[j]->str) == 0);
-		if (!dup)
-			gw_cluster__publish_node(c, e->str, nl, op->user,
+		if (e[i].first)
+			gw_cluster__publish_node(c, e[i].conn.str, e[i].node.len, op->user,
 						 op->conn[0] ? op->conn : NULL,
 						 strlen(op->conn), op->frame, op->kick);
 	}
 	op->done(op->ud, GW_OK, n);
 out:
+	gw_free(conns);
+	gw_free(live);
+	gw_free(e);
 	gw_buf_unref(op->frame);
 	gw_free(op);
 }
@@ -327,9 +354,8 @@ int gw_cluster__send_user(void *impl, const char *user, size_t len, const char *
 			 void *ud)
 {
 	gw_cluster_t *c = impl;
-	char key[CH_MAX];
-	const char *argv[2] = { "HKEYS", key };
-	size_t lens[2];
+	char now[24];
+	const char *argv[3];
 	send_t *op;
 
 	if (len > GW_AUTH_SUB_MAX || (conn && strlen(conn) >= GW_CONN_ID_MAX))
@@ -337,15 +363,17 @@ int gw_cluster__send_user(void *impl, const char *user, size_t len, const char *
 	op = gw_calloc(1, sizeof(*op));
 	if (!op)
 		return GW_ENOMEM;
-	*op = (send_t){ .c = c, .done = done, .ud = ud, .kick = kick ? kick : "kicked" };
+	*op = (send_t){ .c = c, .link = gw_cluster__link_user(c, user, len), .done = done,
+			.ud = ud, .kick = kick ? kick : "kicked" };
 	memcpy(op->user, user, len);
 	if (conn)
 		strcpy(op->conn, conn);
-	snprintf(key, sizeof(key), "%s:user:%s", c->prefix, op->user);
-	lens[0] = 5;
-	lens[1] = strlen(key);
+	snprintf(now, sizeof(now), "%llu", (unsigned long long)gw_wall_ms());
+	argv[0] = c->prefix;
+	argv[1] = op->user;
+	argv[2] = now;
 	op->frame = frame ? gw_buf_ref(frame) : NULL;
-	if (gw_redis_command(c->redis, on_user_conns, op, 2, argv, lens) == GW_OK)
+	if (gw_cluster__script(c, op->link, S_USER_CONNS, on_user_conns, op, 3, argv) == GW_OK)
 		return GW_OK;
 	gw_buf_unref(op->frame);
 	gw_free(op);
@@ -388,10 +416,12 @@ int gw_cluster__lookup(void *impl, int lobby, const char *name, gw_bus_lookup_fn
 	if (!lk)
 		return GW_ENOMEM;
 	*lk = (lookup_t){ done, ud };
-	snprintf(key, sizeof(key), "%s:%s:%s", c->prefix, lobby ? "lobby" : "user", name);
+	(lobby ? gw_key_lobby : gw_key_user)(&c->keys, name, strlen(name), key);
 	lens[0] = 7;
 	lens[1] = strlen(key);
-	if (gw_redis_command(c->redis, on_lookup, lk, 2, argv, lens) == GW_OK)
+	if (gw_redis_command(lobby ? gw_cluster__link_lobby(c, name, strlen(name))
+				   : gw_cluster__link_user(c, name, strlen(name)),
+			     on_lookup, lk, 2, argv, lens) == GW_OK)
 		return GW_OK;
 	gw_free(lk);
 	return GW_EUNAVAIL;
@@ -420,19 +450,29 @@ static uint64_t *seq_slot(lobby_state_t *st, const char *origin, size_t len)
 	return &st->seen[st->n++].seq;
 }
 
+typedef struct {
+	gw_cluster_t *c;
+	uint32_t shard;
+} gap_t;
+
 static int gap_one(void *value, void *ud)
 {
-	gw_cluster_t *c = ud;
+	gap_t *g = ud;
 	lobby_state_t *st = value;
+	size_t len = strlen(st->name);
 
-	c->sink.gap(c->sink.ud, st->name, strlen(st->name), 0);
-	gw_cluster__history_reset(c, st);
+	if (gw_shard_of(st->name, len, g->c->nshards) == g->shard) {
+		g->c->sink.gap(g->c->sink.ud, st->name, len, 0);
+		gw_cluster__history_reset(g->c, st);
+	}
 	return 0;
 }
 
-void gw_cluster__gap_all(gw_cluster_t *c)
+void gw_cluster__gap_all(gw_cluster_t *c, uint32_t shard)
 {
-	gw_map_each(c->lobbies, gap_one, c);
+	gap_t g = { c, shard };
+
+	gw_map_each(c->lobbies, gap_one, &g);
 }
 
 static gw_buf_t *payload_buf(const gw_envelope_t *e)
@@ -563,7 +603,7 @@ int gw_cluster__inbound(void *impl, gw_session_t *s, const char *type,
 				 "message dropped: over --inbound-rate", 0);
 		return GW_OK;
 	}
-	snprintf(key, sizeof(key), "%s:inbound", c->prefix);
+	gw_key_inbound(&c->keys, key);
 	snprintf(maxlen, sizeof(maxlen), "%ld", cfg->inbound_maxlen);
 	snprintf(now, sizeof(now), "%llu", (unsigned long long)gw_wall_ms());
 	gw_session_id_str(s, id);
@@ -578,7 +618,10 @@ int gw_cluster__inbound(void *impl, gw_session_t *s, const char *type,
 	argv[18] = "time"; argv[19] = now;
 	for (i = 0; i < 20; i++)
 		lens[i] = i == 17 ? len : strlen(argv[i]); /* raw: not NUL-terminated */
-	if (gw_redis_command(c->redis, NULL, NULL, 20, argv, lens) != GW_OK)
+	/* The stream lives on the lobby's shard: backends read {P}:inbound
+	 * on every shard (docs/redis-schema.md, Shards). */
+	if (gw_redis_command(gw_cluster__link_lobby(c, s->m.lobby->name, s->m.lobby->name_len),
+			     NULL, NULL, 20, argv, lens) != GW_OK)
 		return GW_EUNAVAIL;
 	c->inbound++;
 	return GW_OK;

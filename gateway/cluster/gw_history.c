@@ -2,6 +2,9 @@
  * gw_history.c — lobby history on the Redis bus (--history-size > 0;
  * docs/redis-schema.md, "Lobby history"; docs/protocol.md, "Resume").
  *
+ * Everything here goes to the lobby's shard (gw_cluster__link_lobby): its
+ * history keys, like its channel, live there.
+ *
  * Writing: a lobby broadcast is one script call (history_publish.lua) that
  * takes the lobby's next offset, appends the completed frame to the
  * lobby's stream, publishes it and refreshes the TTL -- so offsets are
@@ -96,9 +99,10 @@ int gw_cluster__publish_history(void *impl, const char *lobby, gw_buf_t *head,
 	size_t lens[9];
 	char *env;
 	size_t env_len;
+	gw_redis_t *link = gw_cluster__link_lobby(c, lobby, strlen(lobby));
 	int i, rc;
 
-	if (!gw_redis_ready(c->redis))
+	if (!gw_redis_ready(link))
 		return GW_EUNAVAIL;
 	if (history_keys(c, lobby, meta, hist))
 		return GW_ETOOBIG;
@@ -121,7 +125,7 @@ int gw_cluster__publish_history(void *impl, const char *lobby, gw_buf_t *head,
 	argv[5] = maxlen; argv[6] = ttl; argv[7] = epoch; argv[8] = conn;
 	for (i = 0; i < 9; i++) /* the heads are no C strings */
 		lens[i] = i == 3 ? head->len : i == 4 ? env_len : strlen(argv[i]);
-	rc = gw_redis_script(c->redis, S_HIST_PUBLISH, on_published, c, 2, 9, argv, lens);
+	rc = gw_redis_script(link, S_HIST_PUBLISH, on_published, c, 2, 9, argv, lens);
 	gw_free(env);
 	if (rc == GW_OK)
 		c->pubsub_out++;
@@ -233,7 +237,8 @@ static void on_repair(void *ud, redisReply *r)
 	}
 	st->repair = 0;
 	if (r && r->type != REDIS_REPLY_ARRAY) {
-		gw_redis_refuse(c->redis, "history range");
+		gw_redis_refuse(gw_cluster__link_lobby(c, rp->lobby, strlen(rp->lobby)),
+				"history range");
 		r = NULL;
 	}
 	for (i = 0; r && i < r->elements && next <= rp->to; i++) {
@@ -269,10 +274,11 @@ static int repair(gw_cluster_t *c, lobby_state_t *st, uint64_t from, uint64_t to
 	char meta[GW_KEY_MAX], hist[GW_KEY_MAX], lo[32], hi[32];
 	const char *argv[4] = { "XRANGE", hist, lo, hi };
 	size_t lens[4];
+	gw_redis_t *link = gw_cluster__link_lobby(c, st->name, strlen(st->name));
 	repair_t *rp;
 	int i;
 
-	if (!gw_redis_ready(c->redis) || history_keys(c, st->name, meta, hist))
+	if (!gw_redis_ready(link) || history_keys(c, st->name, meta, hist))
 		return GW_EUNAVAIL;
 	rp = gw_calloc(1, sizeof(*rp));
 	if (!rp)
@@ -283,7 +289,7 @@ static int repair(gw_cluster_t *c, lobby_state_t *st, uint64_t from, uint64_t to
 	snprintf(hi, sizeof(hi), "0-%llu", (unsigned long long)to);
 	for (i = 0; i < 4; i++)
 		lens[i] = strlen(argv[i]);
-	if (gw_redis_command(c->redis, on_repair, rp, 4, argv, lens) != GW_OK) {
+	if (gw_redis_command(link, on_repair, rp, 4, argv, lens) != GW_OK) {
 		gw_free(rp);
 		return GW_EUNAVAIL;
 	}
@@ -370,7 +376,8 @@ static void on_read(void *ud, redisReply *r)
 	size_t i, bytes = 0;
 
 	if (r && !read_reply_ok(r)) {
-		gw_redis_refuse(c->redis, "history");
+		gw_redis_refuse(gw_cluster__link_lobby(c, rd->lobby, strlen(rd->lobby)),
+				"history");
 		r = NULL;
 	}
 	if (!r) {
@@ -413,10 +420,11 @@ int gw_cluster__history(void *impl, const char *lobby, uint64_t since,
 	char meta[GW_KEY_MAX], hist[GW_KEY_MAX], cand[17], ttl[24], s[24], n[24];
 	const char *argv[7];
 	size_t lens[7];
+	gw_redis_t *link = gw_cluster__link_lobby(c, lobby, strlen(lobby));
 	read_t *rd;
 	int i;
 
-	if (!gw_redis_ready(c->redis))
+	if (!gw_redis_ready(link))
 		return GW_EUNAVAIL;
 	if (history_keys(c, lobby, meta, hist) || strlen(lobby) > GW_LOBBY_MAX)
 		return GW_ETOOBIG;
@@ -433,7 +441,7 @@ int gw_cluster__history(void *impl, const char *lobby, uint64_t since,
 	argv[4] = epoch ? s : ""; argv[5] = epoch ? epoch : ""; argv[6] = n;
 	for (i = 0; i < 7; i++)
 		lens[i] = strlen(argv[i]);
-	if (gw_redis_script(c->redis, S_HIST_READ, on_read, rd, 2, 7, argv, lens) != GW_OK) {
+	if (gw_redis_script(link, S_HIST_READ, on_read, rd, 2, 7, argv, lens) != GW_OK) {
 		gw_free(rd);
 		return GW_EUNAVAIL;
 	}

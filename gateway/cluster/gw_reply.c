@@ -79,3 +79,18 @@ int gw_reply_conn_ids(const redisReply *r)
 			return GW_EINVAL;
 	return GW_OK;
 }
+
+int gw_reply_user_conns(const redisReply *r)
+{
+	size_t i;
+
+	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+	    gw_reply_conn_ids(r->element[0]) != GW_OK ||
+	    r->element[1]->type != REDIS_REPLY_ARRAY ||
+	    (r->element[1]->elements && !r->element[1]->element))
+		return GW_EINVAL;
+	for (i = 0; i < r->element[1]->elements; i++)
+		if (!is_str(r->element[1]->element[i], 1, GW_REPLY_NODE_MAX))
+			return GW_EINVAL;
+	return GW_OK;
+}

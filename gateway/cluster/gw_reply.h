@@ -50,4 +50,10 @@ int gw_reply_sweep(const struct redisReply *r, const gw_sweep_visit_t *v, void *
  */
 int gw_reply_conn_ids(const struct redisReply *r);
 
+/*
+ * user_conns.lua's reply: { connection ids, live node ids }. GW_OK, or
+ * GW_EINVAL if it is not exactly two arrays of those.
+ */
+int gw_reply_user_conns(const struct redisReply *r);
+
 #endif

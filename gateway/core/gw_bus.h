@@ -10,7 +10,7 @@
  *
  * Two implementations stand behind one table, as gw_admission_ops_t does:
  * the local bus (gw_bus_local.c: one node, no Redis: nothing to tell,
- * nobody else to ask) and the Redis bus (gw_cluster.c and gw_fanout.c).
+ * nobody else to ask) and the Redis bus (gw_cluster.c, gw_fanout.c, gw_admit_shards.c and gw_stats.c).
  * main.c alone chooses; node->bus is never NULL.
  *
  * What other nodes publish comes back up through a gw_bus_sink_t the core
@@ -105,6 +105,8 @@ typedef struct {
 	int master_port;
 	uint64_t master_switched_ms; /* wall ms of the last change of master; 0: none */
 	uint64_t master_switches;
+	size_t shards;             /* Redis shards (--redis), and how many are ready */
+	size_t shards_up;
 } gw_bus_status_t;
 
 /* send_user's answer: status GW_OK, or an error when the cluster could not

@@ -90,6 +90,17 @@ static void fire(gw_timer_t *t, void *ud)
 	}
 	s->misses++;
 	s->ping_sent_ms = now;
+	if (!s->w->answers_pings) {
+		/*
+		 * Receive-only (SSE): the transport's keep-alive alone; writing
+		 * it is the only sign of life there is (the writer resets
+		 * misses), and there is no round trip to time.
+		 */
+		s->want_ping = 1;
+		lws_callback_on_writable(s->wsi);
+		gw_wheel_schedule(h->wheel, t, next_deadline(s, now));
+		return;
+	}
 	s->ping_out = 1;
 	/* Clients that answer health_ping need no protocol ping as well. */
 	s->want_ping = !s->speaks_json;

@@ -5,7 +5,9 @@
  * Every --heartbeat-interval a connection gets a JSON health_ping and a
  * WebSocket ping; a health_pong, a protocol pong or any message answers it.
  * After --heartbeat-misses unanswered pings it is closed as stale; when its
- * token's exp passes it is closed as expired.
+ * token's exp passes it is closed as expired. A receive-only member (SSE)
+ * gets its transport's keep-alive instead (a ": ping" comment), and a ping
+ * it could not be written stands for a ping unanswered.
  */
 #ifndef GW_HEALTH_H
 #define GW_HEALTH_H

@@ -20,6 +20,7 @@ typedef struct gw_admission gw_admission_t;
 typedef struct gw_presence gw_presence_t;
 typedef struct gw_bus gw_bus_t;
 typedef struct gw_health gw_health_t;
+typedef struct gw_grace gw_grace_t;
 typedef struct gw_session gw_session_t;
 typedef struct gw_peers gw_peers_t;
 typedef struct gw_tls gw_tls_t;
@@ -47,6 +48,8 @@ typedef struct {
 	uint64_t gaps;            /* pub/sub gaps reported by the bus */
 	uint64_t direct_writes;   /* frames written whole by the fast path */
 	uint64_t partial_writes;  /* fast-path writes the socket took only part of */
+	uint64_t batches;         /* writes of several queued frames at once */
+	uint64_t batched_frames;  /* the frames those carried */
 	uint64_t conns_refused[8]; /* by gw_peer_verdict_t, before any request */
 } gw_stats_t;
 
@@ -60,6 +63,7 @@ typedef struct gw_node {
 	gw_presence_t *presence;
 	gw_bus_t *bus;          /* to the other nodes (gw_bus.h); never NULL */
 	gw_health_t *health;
+	gw_grace_t *grace;      /* held leaves, --leave-grace-ms (gw_router) */
 	gw_peers_t *peers;      /* per-IP and handshake bookkeeping (gw_server) */
 	gw_tls_t *tls;          /* NULL unless --tls-cert: wss:// */
 	gw_stats_t stats;
@@ -69,6 +73,11 @@ typedef struct gw_node {
 	const struct gw_session_up *up; /* sessions' calls upward (gw_router) */
 	gw_list_t reap;         /* closing sessions awaiting detach (gw_router) */
 	struct event *reap_ev;
+	/* --write-delay-ms: sessions (by id) whose first queued frame waits for
+	 * the window's end (gw_session). */
+	uint64_t *flush_ids;
+	size_t flush_n, flush_cap;
+	struct event *flush_ev;
 	int port;               /* the port we listen on */
 	int listen_share;       /* --workers: other processes bind the port too */
 	char host[256];

@@ -12,6 +12,7 @@
 #include "gw_admission.h"
 #include "gw_alloc.h"
 #include "gw_bus.h"
+#include "gw_grace.h"
 #include "gw_health.h"
 #include "gw_log.h"
 #include "gw_presence.h"
@@ -38,14 +39,33 @@ static void tell_joined(gw_node_t *node, gw_session_t *s)
 	gw_buf_unref(b);
 }
 
-static void tell_left(gw_node_t *node, gw_session_t *s, const char *reason)
+/*
+ * A leave a reconnect may follow is held (gw_grace) rather than told; the
+ * bus still hears that the member is gone here, without the event.
+ */
+static void tell_left(gw_node_t *node, gw_session_t *s, gw_close_t why)
 {
-	gw_buf_t *b = gw_presence_event(node, s, 0, reason);
+	gw_buf_t *b = gw_presence_event(node, s, 0, why == GW_CLOSE_NORMAL
+						       ? "closed" : gw_close_reason(why));
 
-	if (b)
-		gw_router_deliver_lobby(node, s->m.lobby, b, s->m.id);
-	gw_bus_lobby_left(node->bus, s, b);
+	if (gw_grace_hold(node->grace, s, why, b)) {
+		gw_bus_lobby_left(node->bus, s, NULL);
+	} else {
+		if (b)
+			gw_router_deliver_lobby(node, s->m.lobby, b, s->m.id);
+		gw_bus_lobby_left(node->bus, s, b);
+	}
 	gw_buf_unref(b);
+}
+
+/* A held leave's grace ran out: told as it would have been. */
+static void announce_held(gw_node_t *node, const char *lobby, gw_buf_t *frame)
+{
+	gw_lobby_t *l = gw_registry_lobby(node->reg, lobby, strlen(lobby));
+
+	if (l && l->count)
+		gw_router_deliver_lobby(node, l, frame, 0);
+	gw_bus_publish(node->bus, lobby, frame);
 }
 
 static void reap_cb(evutil_socket_t fd, short what, void *arg)
@@ -74,7 +94,9 @@ int gw_router_init(gw_node_t *node)
 	node->up = &session_up;
 	gw_list_init(&node->reap);
 	node->reap_ev = event_new(node->base, -1, 0, reap_cb, node);
-	return node->reap_ev ? GW_OK : GW_ENOMEM;
+	node->grace = gw_grace_create(node, announce_held);
+	return node->reap_ev && node->grace && gw_session_flush_init(node) == GW_OK
+		       ? GW_OK : GW_ENOMEM;
 }
 
 void gw_router_shutdown(gw_node_t *node)
@@ -84,6 +106,9 @@ void gw_router_shutdown(gw_node_t *node)
 		event_free(node->reap_ev);
 		node->reap_ev = NULL;
 	}
+	gw_grace_free(node->grace);
+	node->grace = NULL;
+	gw_session_flush_free(node);
 }
 
 static gw_admit_req_t req_of(const gw_session_t *s)
@@ -132,8 +157,7 @@ static void detach_now(gw_session_t *s)
 		gw_admit_req_t req;
 
 		gw_health_stop(node->health, s);
-		tell_left(node, s, why == GW_CLOSE_NORMAL ? "closed"
-							  : gw_close_reason(why));
+		tell_left(node, s, why);
 		log_conn(GW_LOG_INFO, "disconnect", s, gw_close_name(why));
 		req = req_of(s);
 		if (s->admitted)
@@ -322,7 +346,11 @@ static void admitted(gw_node_t *node, uint64_t conn_id, gw_admit_t verdict)
 							  cfg->node_id, cfg->heartbeat_interval,
 							  cfg->max_message_size));
 	log_conn(GW_LOG_INFO, "connect", s, NULL);
-	tell_joined(node, s);
+	/* Back within the grace: neither the held leave nor this join is told. */
+	if (gw_grace_resume(node->grace, s))
+		gw_bus_lobby_joined(node->bus, s, NULL);
+	else
+		tell_joined(node, s);
 }
 
 void gw_router_admit(gw_session_t *s)

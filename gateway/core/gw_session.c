@@ -7,6 +7,7 @@
 #include "gw_protocol.h"
 
 #include <errno.h>
+#include <event2/event.h>
 #include <libwebsockets.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,30 +15,35 @@
 
 _Static_assert(GW_BUF_HEADROOM >= LWS_PRE, "gw_buf headroom must fit LWS_PRE");
 
+/*
+ * Each close: its WebSocket code and reason, its name in logs and metrics,
+ * and the HTTP status an SSE request refused for it gets (docs/protocol.md).
+ */
 static const struct {
 	uint16_t code;
+	uint16_t http;
 	const char *reason;
 	const char *name;
 } closes[GW_CLOSE__COUNT] = {
-	[GW_CLOSE_NORMAL] = { 1000, "normal", "normal" },
-	[GW_CLOSE_GOING_AWAY] = { 1001, "going_away", "going_away" },
-	[GW_CLOSE_RATE_LIMITED] = { 1008, "rate_limited", "rate_limited" },
-	[GW_CLOSE_TOO_BIG] = { 1009, "message_too_big", "message_too_big" },
-	[GW_CLOSE_INTERNAL] = { 1011, "internal_error", "internal_error" },
-	[GW_CLOSE_BAD_LOBBY] = { 4000, "bad_lobby", "bad_lobby" },
-	[GW_CLOSE_UNAUTHORIZED] = { 4001, "unauthorized", "unauthorized" },
-	[GW_CLOSE_SERVER_FULL] = { 4002, "server_full", "server_full" },
-	[GW_CLOSE_NODE_FULL] = { 4002, "server_full", "node_full" },
-	[GW_CLOSE_LOBBY_FULL] = { 4002, "lobby_full", "lobby_full" },
-	[GW_CLOSE_UNAVAILABLE] = { 4002, "unavailable", "unavailable" },
-	[GW_CLOSE_ALREADY_CONNECTED] = { 4003, "already_connected", "already_connected" },
-	[GW_CLOSE_REPLACED] = { 4004, "replaced", "replaced" },
-	[GW_CLOSE_STALE] = { 4005, "stale", "stale" },
-	[GW_CLOSE_TOKEN_EXPIRED] = { 4006, "token_expired", "token_expired" },
-	[GW_CLOSE_SLOW_CONSUMER] = { 4007, "slow_consumer", "slow_consumer" },
-	[GW_CLOSE_PROTOCOL_ABUSE] = { 4008, "protocol_abuse", "protocol_abuse" },
-	[GW_CLOSE_KICKED] = { 4009, "kicked", "kicked" },
-	[GW_CLOSE_BAD_RESUME] = { 4010, "bad_resume", "bad_resume" },
+	[GW_CLOSE_NORMAL] = { 1000, 200, "normal", "normal" },
+	[GW_CLOSE_GOING_AWAY] = { 1001, 503, "going_away", "going_away" },
+	[GW_CLOSE_RATE_LIMITED] = { 1008, 429, "rate_limited", "rate_limited" },
+	[GW_CLOSE_TOO_BIG] = { 1009, 413, "message_too_big", "message_too_big" },
+	[GW_CLOSE_INTERNAL] = { 1011, 500, "internal_error", "internal_error" },
+	[GW_CLOSE_BAD_LOBBY] = { 4000, 400, "bad_lobby", "bad_lobby" },
+	[GW_CLOSE_UNAUTHORIZED] = { 4001, 401, "unauthorized", "unauthorized" },
+	[GW_CLOSE_SERVER_FULL] = { 4002, 503, "server_full", "server_full" },
+	[GW_CLOSE_NODE_FULL] = { 4002, 503, "server_full", "node_full" },
+	[GW_CLOSE_LOBBY_FULL] = { 4002, 503, "lobby_full", "lobby_full" },
+	[GW_CLOSE_UNAVAILABLE] = { 4002, 503, "unavailable", "unavailable" },
+	[GW_CLOSE_ALREADY_CONNECTED] = { 4003, 409, "already_connected", "already_connected" },
+	[GW_CLOSE_REPLACED] = { 4004, 409, "replaced", "replaced" },
+	[GW_CLOSE_STALE] = { 4005, 408, "stale", "stale" },
+	[GW_CLOSE_TOKEN_EXPIRED] = { 4006, 401, "token_expired", "token_expired" },
+	[GW_CLOSE_SLOW_CONSUMER] = { 4007, 503, "slow_consumer", "slow_consumer" },
+	[GW_CLOSE_PROTOCOL_ABUSE] = { 4008, 400, "protocol_abuse", "protocol_abuse" },
+	[GW_CLOSE_KICKED] = { 4009, 403, "kicked", "kicked" },
+	[GW_CLOSE_BAD_REQUEST] = { 4010, 400, "bad_request", "bad_request" },
 };
 
 uint16_t gw_close_code(gw_close_t c)
@@ -53,6 +59,11 @@ const char *gw_close_reason(gw_close_t c)
 const char *gw_close_name(gw_close_t c)
 {
 	return c < GW_CLOSE__COUNT ? closes[c].name : "internal_error";
+}
+
+int gw_close_http_status(gw_close_t c)
+{
+	return c < GW_CLOSE__COUNT ? closes[c].http : 500;
 }
 
 char *gw_session_id_str(const gw_session_t *s, char *buf)
@@ -141,7 +152,7 @@ static size_t frame_header(unsigned char *h, size_t len)
  * was written and it must be queued, -1 if lws refused the rest (the
  * connection is broken; lws closes it).
  */
-static int write_direct(gw_session_t *s, gw_buf_t *b)
+static int ws_direct(gw_session_t *s, gw_buf_t *b)
 {
 	unsigned char *data = gw_buf_data(b), *rest;
 	unsigned char hdr[10];
@@ -278,6 +289,84 @@ void gw_session_release(gw_session_t *s, gw_buf_t *const *first, size_t n,
 		gw_session_hold_free(s);
 }
 
+/*
+ * The coalescing window (--write-delay-ms). Instead of asking for a
+ * writeable at once, a session whose queue just became non-empty joins the
+ * node's flush list (by id: it may close meanwhile) and the one timer asks
+ * for all of them when the window ends; by then several frames are queued
+ * and go out in one write (write_batch). The fast path is off while the
+ * window is on: writing at once is what the window trades away.
+ */
+static void flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	gw_node_t *node = arg;
+	size_t i, n = node->flush_n;
+
+	GW_UNUSED(fd);
+	GW_UNUSED(what);
+	node->flush_n = 0;
+	for (i = 0; i < n; i++) {
+		gw_member_t *m = gw_registry_find(node->reg, node->flush_ids[i]);
+		gw_session_t *s = m ? GW_SESSION_OF(m) : NULL;
+
+		if (!s || !s->flush_pending)
+			continue;
+		s->flush_pending = 0;
+		if (s->q_len && s->wsi)
+			lws_callback_on_writable(s->wsi);
+	}
+}
+
+int gw_session_flush_init(gw_node_t *node)
+{
+	if (node->cfg->write_delay_ms <= 0)
+		return GW_OK;
+	node->flush_ev = evtimer_new(node->base, flush_cb, node);
+	return node->flush_ev ? GW_OK : GW_ENOMEM;
+}
+
+void gw_session_flush_free(gw_node_t *node)
+{
+	if (node->flush_ev)
+		event_free(node->flush_ev);
+	node->flush_ev = NULL;
+	gw_free(node->flush_ids);
+	node->flush_ids = NULL;
+	node->flush_n = node->flush_cap = 0;
+}
+
+/* Asks for a writeable now, or at the window's end. */
+static void want_writeable(gw_session_t *s)
+{
+	gw_node_t *node = s->node;
+	long ms = node->cfg->write_delay_ms;
+
+	if (!node->flush_ev) {
+		lws_callback_on_writable(s->wsi);
+		return;
+	}
+	if (s->flush_pending)
+		return;
+	if (node->flush_n == node->flush_cap) {
+		size_t cap = node->flush_cap ? node->flush_cap * 2 : 64;
+		uint64_t *ids = gw_realloc(node->flush_ids, cap * sizeof(*ids));
+
+		if (!ids) { /* no room to wait: write now */
+			lws_callback_on_writable(s->wsi);
+			return;
+		}
+		node->flush_ids = ids;
+		node->flush_cap = cap;
+	}
+	node->flush_ids[node->flush_n++] = s->m.id;
+	s->flush_pending = 1;
+	if (!evtimer_pending(node->flush_ev, NULL)) {
+		struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+		evtimer_add(node->flush_ev, &tv);
+	}
+}
+
 int gw_session_send(gw_session_t *s, gw_buf_t *b)
 {
 	const gw_config_t *cfg = s->node->cfg;
@@ -295,7 +384,7 @@ int gw_session_send(gw_session_t *s, gw_buf_t *b)
 		gw_session_close(s, GW_CLOSE_SLOW_CONSUMER);
 		return GW_EFULL;
 	}
-	if ((rc = write_direct(s, b)) != 0) {
+	if (!s->node->flush_ev && (rc = s->w->direct(s, b)) != 0) {
 		s->node->stats.messages_out++;
 		if (rc < 0) {
 			gw_session_close(s, GW_CLOSE_INTERNAL);
@@ -314,7 +403,7 @@ int gw_session_send(gw_session_t *s, gw_buf_t *b)
 	s->q_bytes += b->len;
 	s->node->stats.messages_out++;
 	if (s->q_len == 1)
-		lws_callback_on_writable(s->wsi);
+		want_writeable(s);
 	return GW_OK;
 }
 
@@ -369,10 +458,10 @@ void gw_session_close(gw_session_t *s, gw_close_t why)
 
 /*
  * A receiver that has fallen behind gets its queued frames several at a
- * time: complete server frames (unmasked: a 2-, 4- or 10-byte header and
- * the payload) are laid end to end in one scratch buffer and handed to lws
- * as raw bytes, one write(2) for up to BATCH_MAX bytes instead of one per
- * frame. lws buffers a partial write itself. The scratch copy costs a
+ * time: complete frames as its writer lays them out (WebSocket: unmasked,
+ * a 2-, 4- or 10-byte header and the payload; SSE: a data: line) are laid
+ * end to end in one scratch buffer and handed to lws as raw bytes, one
+ * write(2) for up to BATCH_MAX bytes instead of one per frame. lws buffers a partial write itself. The scratch copy costs a
  * memcpy; the saved system calls are worth far more (docs/benchmarks.md).
  */
 #define BATCH_MAX (64 * 1024)
@@ -381,16 +470,15 @@ static int write_batch(gw_session_t *s)
 {
 	static unsigned char scratch[LWS_PRE + BATCH_MAX];
 	unsigned char *p = scratch + LWS_PRE;
+	const gw_session_writer_t *w = s->w;
 	size_t off = 0, frames = 0;
 
 	while (s->q_len) {
 		gw_buf_t *b = s->q[s->q_head];
 
-		if (off + 10 + b->len > BATCH_MAX)
+		if (off + w->overhead + b->len > BATCH_MAX)
 			break;
-		off += frame_header(p + off, b->len);
-		memcpy(p + off, gw_buf_data(b), b->len);
-		off += b->len;
+		off += w->frame(b, p + off);
 		s->q_head = (uint16_t)((s->q_head + 1) % s->q_cap);
 		s->q_len--;
 		s->q_bytes -= b->len;
@@ -400,6 +488,8 @@ static int write_batch(gw_session_t *s)
 	}
 	if (!frames)
 		return 0; /* the head frame alone is too big: send it on its own */
+	s->node->stats.batches++;
+	s->node->stats.batched_frames += frames;
 	if (lws_write(s->wsi, p, off, LWS_WRITE_HTTP) < 0)
 		return -1;
 	if (s->q_len || s->state == GW_SS_CLOSING)
@@ -409,30 +499,20 @@ static int write_batch(gw_session_t *s)
 
 int gw_session_on_writeable(gw_session_t *s)
 {
-	/* lws drops empty pongs unseen, so the ping carries a payload. */
-	static unsigned char ping[LWS_PRE + 2] = { [LWS_PRE] = 'g', [LWS_PRE + 1] = 'w' };
+	const gw_session_writer_t *w = s->w;
 	gw_buf_t *b;
 	int n;
 
-	if (s->state == GW_SS_CLOSING && !s->q_len) {
-		const char *r = gw_close_reason(s->close);
-
-		/*
-		 * Once only: after our -1, lws sends the close frame and waits for
-		 * the client's; another -1 in that wait would drop the socket at
-		 * once, and frames still in flight from the client would turn
-		 * into a reset that destroys the close frame.
-		 */
-		if (s->close_sent)
-			return 0;
-		s->close_sent = 1;
-		lws_close_reason(s->wsi, gw_close_code(s->close),
-				 (unsigned char *)(uintptr_t)r, strlen(r));
-		return -1;
+	if (w->begin && (n = w->begin(s)) != 0) {
+		if (n > 0)
+			lws_callback_on_writable(s->wsi);
+		return n < 0 ? -1 : 0;
 	}
+	if (s->state == GW_SS_CLOSING && !s->q_len)
+		return w->close(s);
 	if (s->want_ping) {
 		s->want_ping = 0;
-		if (lws_write(s->wsi, ping + LWS_PRE, 2, LWS_WRITE_PING) < 0)
+		if (w->ping(s) < 0)
 			return -1;
 		if (s->q_len)
 			lws_callback_on_writable(s->wsi);
@@ -443,7 +523,7 @@ int gw_session_on_writeable(gw_session_t *s)
 	if (s->q_len > 1 && (n = write_batch(s)) != 0)
 		return n < 0 ? -1 : 0;
 	b = s->q[s->q_head];
-	n = lws_write(s->wsi, gw_buf_data(b), b->len, LWS_WRITE_TEXT);
+	n = w->one(s, b);
 	s->q_head = (uint16_t)((s->q_head + 1) % s->q_cap);
 	s->q_len--;
 	s->q_bytes -= b->len;
@@ -455,6 +535,58 @@ int gw_session_on_writeable(gw_session_t *s)
 		lws_callback_on_writable(s->wsi);
 	return 0;
 }
+
+/* --- the WebSocket writer ---------------------------------------------------- */
+
+static size_t ws_frame(const gw_buf_t *b, unsigned char *out)
+{
+	size_t hl = frame_header(out, b->len);
+
+	memcpy(out + hl, gw_buf_data((gw_buf_t *)b), b->len);
+	return hl + b->len;
+}
+
+static int ws_one(gw_session_t *s, gw_buf_t *b)
+{
+	return lws_write(s->wsi, gw_buf_data(b), b->len, LWS_WRITE_TEXT);
+}
+
+static int ws_ping(gw_session_t *s)
+{
+	/* lws drops empty pongs unseen, so the ping carries a payload. */
+	static unsigned char ping[LWS_PRE + 2] = { [LWS_PRE] = 'g', [LWS_PRE + 1] = 'w' };
+
+	return lws_write(s->wsi, ping + LWS_PRE, 2, LWS_WRITE_PING);
+}
+
+static int ws_close(gw_session_t *s)
+{
+	const char *r = gw_close_reason(s->close);
+
+	/*
+	 * Once only: after our -1, lws sends the close frame and waits for
+	 * the client's; another -1 in that wait would drop the socket at
+	 * once, and frames still in flight from the client would turn
+	 * into a reset that destroys the close frame.
+	 */
+	if (s->close_sent)
+		return 0;
+	s->close_sent = 1;
+	lws_close_reason(s->wsi, gw_close_code(s->close),
+			 (unsigned char *)(uintptr_t)r, strlen(r));
+	return -1;
+}
+
+const gw_session_writer_t gw_session_ws_writer = {
+	.name = "websocket",
+	.overhead = 10,
+	.answers_pings = 1,
+	.direct = ws_direct,
+	.frame = ws_frame,
+	.one = ws_one,
+	.ping = ws_ping,
+	.close = ws_close,
+};
 
 /*
  * Frames arrive in rx-buffer-sized pieces. A whole message in one piece

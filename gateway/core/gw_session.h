@@ -1,6 +1,12 @@
 /*
- * gw_session.h — one WebSocket connection: its lifecycle, bounded send
+ * gw_session.h — one member connection: its lifecycle, bounded send
  * queue, receive reassembly, rate limit and close.
+ *
+ * A member speaks WebSocket or, receive-only, Server-Sent Events
+ * (GET /sse/LOBBY). Both are sessions: the same queue, limits, admission,
+ * presence and heartbeat; only how a frame reaches the wire differs, and
+ * that is the session's writer (gw_session_writer_t: the WebSocket one
+ * here, the SSE one in gw_sse.c).
  *
  * A session lives in the per-connection storage libwebsockets allocates
  * (per_session_data) and is freed by lws after LWS_CALLBACK_CLOSED; it is
@@ -12,9 +18,11 @@
  * (the direct-write fast path, one send(2) and no poll change; the rest of
  * a short write is lws's to send); otherwise it queues a reference to the
  * shared buffer for SERVER_WRITEABLE. Closing
- * is asynchronous too: gw_session_close() detaches the session from its
- * lobby at once (so counts, presence and capacity are freed immediately),
- * drops its queue, and the close frame goes out on the next writeable.
+ * is asynchronous too: gw_session_close() marks the session closing at once
+ * (nothing more is queued to it), asks the router to detach it from its
+ * lobby at the next safe point — the next loop turn, never inside a walk
+ * over the lobby (counts, presence and capacity are freed then) — drops its
+ * queue, and the close frame goes out on the next writeable.
  */
 #ifndef GW_SESSION_H
 #define GW_SESSION_H
@@ -53,13 +61,43 @@ typedef enum {
 	GW_CLOSE_SLOW_CONSUMER,
 	GW_CLOSE_PROTOCOL_ABUSE,
 	GW_CLOSE_KICKED,
-	GW_CLOSE_BAD_RESUME,    /* 4010: ?since= / ?epoch= unreadable */
+	GW_CLOSE_BAD_REQUEST,   /* 4010: a request field we cannot read */
 	GW_CLOSE__COUNT
 } gw_close_t;
 
 uint16_t gw_close_code(gw_close_t c);
 const char *gw_close_reason(gw_close_t c); /* sent in the close frame */
 const char *gw_close_name(gw_close_t c);   /* logs and metrics */
+/* The HTTP status an SSE request refused for `c` is answered with. */
+int gw_close_http_status(gw_close_t c);
+
+/*
+ * How a session's frames reach the wire. The session keeps the queue and
+ * its bounds and calls these; each writes with lws (or, on the fast path,
+ * send(2)) and returns what the lws callback should return unless noted.
+ * Every frame handed to a writer is whole: one JSON text.
+ */
+typedef struct gw_session_writer {
+	const char *name;        /* "websocket", "sse" */
+	size_t overhead;         /* at most this many bytes frame() adds */
+	int answers_pings;       /* the client can pong (else: receive-only) */
+	/* Before anything else on each writeable (NULL: nothing): 1 wrote
+	 * something and wants another writeable, 0 go on, -1 close. */
+	int (*begin)(gw_session_t *s);
+	/* The fast path: 1 written (or its rest handed to lws), 0 queue it,
+	 * -1 broken (the session closes). */
+	int (*direct)(gw_session_t *s, gw_buf_t *b);
+	/* Lays `b` out at `out` (room for b->len + overhead); the length. */
+	size_t (*frame)(const gw_buf_t *b, unsigned char *out);
+	/* `b` on its own (too large for a batch); < 0: lws refused. */
+	int (*one)(gw_session_t *s, gw_buf_t *b);
+	/* The transport's keep-alive; < 0: lws refused. */
+	int (*ping)(gw_session_t *s);
+	/* Closing and nothing left queued: the transport's goodbye. */
+	int (*close)(gw_session_t *s);
+} gw_session_writer_t;
+
+extern const gw_session_writer_t gw_session_ws_writer;
 
 /* An epoch as the history script makes it (16 hex digits); a client's may
  * be 1..GW_EPOCH_MAX bytes of [A-Za-z0-9_-]. */
@@ -94,6 +132,7 @@ struct gw_session {
 	gw_timer_t timer;
 	struct lws *wsi;
 	gw_node_t *node;
+	const gw_session_writer_t *w; /* WebSocket or SSE; set before admission */
 	/* send queue: a ring of shared buffers */
 	gw_buf_t **q;
 	uint32_t q_bytes;
@@ -118,6 +157,12 @@ struct gw_session {
 	uint8_t close_sent;     /* the close frame was handed to lws */
 	uint8_t direct;         /* the fast path may write to the socket (not TLS) */
 	uint8_t peer_closed;    /* the client sent a close frame: lws answers it */
+	uint8_t flush_pending;  /* on node->flush_ids (--write-delay-ms) */
+	uint8_t head_sent;      /* SSE: the response head went out */
+	uint8_t resume_set;     /* `resume` holds a requested offset */
+	uint16_t peer_code;     /* the close code the client sent (0: none) */
+	uint64_t resume;        /* SSE Last-Event-ID: resume after this offset
+				   (read by lobby history when it lands) */
 	gw_ratelimit_t rl;      /* send budget and rate-limit violations */
 	uint32_t abuse;         /* bad frames; up to GW_CONFIG_STRIKES_MAX */
 	gw_hold_t *hold;        /* history on: see gw_hold_t */
@@ -188,6 +233,13 @@ typedef struct gw_session_up {
 	void (*closing)(gw_session_t *s, gw_close_t why);
 	void (*closed)(gw_session_t *s);
 } gw_session_up_t;
+
+/*
+ * --write-delay-ms: the window's timer (created here, on node->base) and
+ * its teardown; called by the router's init and shutdown.
+ */
+int gw_session_flush_init(gw_node_t *node);
+void gw_session_flush_free(gw_node_t *node);
 
 /* lws glue, called by gw_server's protocol callback. */
 int gw_session_on_writeable(gw_session_t *s);

@@ -28,6 +28,7 @@
 #include "gw_protocol.h"
 #include "gw_router.h"
 #include "gw_session.h"
+#include "gw_sse.h"
 #include "gw_tls.h"
 
 #include <libwebsockets.h>
@@ -144,7 +145,7 @@ static int find_token(struct lws *wsi, const char *protocols, char *tok,
  * History on: ?since=OFFSET&epoch=E asks for a resume (docs/protocol.md,
  * Resume). Both or neither; OFFSET is 1..19 decimal digits, E 1..32 bytes
  * of [A-Za-z0-9_-]. Anything else -- one without the other, a sign, a
- * value too long to read -- refuses (4010 bad_resume): a resume request
+ * value too long to read -- refuses (4010 bad_request): a resume request
  * the node cannot read is not taken for a fresh join.
  */
 static gw_close_t resume_args(struct lws *wsi, gw_hold_t *h)
@@ -157,22 +158,22 @@ static gw_close_t resume_args(struct lws *wsi, gw_hold_t *h)
 	int i;
 
 	if (ns < 0 || ne < 0 || (ns == 0) != (ne == 0) || ns > 19 || ne > GW_EPOCH_MAX)
-		return GW_CLOSE_BAD_RESUME;
+		return GW_CLOSE_BAD_REQUEST;
 	if (ns == 0)
 		return GW_CLOSE_NORMAL;
 	for (i = 0; i < ns; i++) {
 		if (since[i] < '0' || since[i] > '9')
-			return GW_CLOSE_BAD_RESUME;
+			return GW_CLOSE_BAD_REQUEST;
 		v = v * 10 + (uint64_t)(since[i] - '0');
 	}
 	if (v > (uint64_t)INT64_MAX)
-		return GW_CLOSE_BAD_RESUME;
+		return GW_CLOSE_BAD_REQUEST;
 	for (i = 0; i < ne; i++) {
 		char c = epoch[i];
 
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 		      (c >= '0' && c <= '9') || c == '_' || c == '-'))
-			return GW_CLOSE_BAD_RESUME;
+			return GW_CLOSE_BAD_REQUEST;
 	}
 	h->since = v;
 	memcpy(h->epoch, epoch, (size_t)ne);
@@ -181,18 +182,24 @@ static gw_close_t resume_args(struct lws *wsi, gw_hold_t *h)
 	return GW_CLOSE_NORMAL;
 }
 
+/*
+ * Who may join which lobby: the same for a WebSocket upgrade (`prefix`
+ * "/ws/", `protocols` the offered subprotocols) and an SSE request
+ * ("/sse/", no subprotocols). The verdict, GW_CLOSE_NORMAL for "go on".
+ */
 static gw_close_t filter(gw_node_t *node, gw_session_t *s, struct lws *wsi,
-			 const char *protocols)
+			 const char *protocols, const char *prefix)
 {
 	char path[256], tok[GW_AUTH_TOKEN_MAX + 1];
 	const char *lobby, *why = NULL;
+	size_t pl = strlen(prefix);
 	gw_claims_t claims;
 	int n, rc;
 
 	n = lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI);
-	if (n <= 4 || strncmp(path, "/ws/", 4) != 0)
+	if (n <= (int)pl || strncmp(path, prefix, pl) != 0)
 		return GW_CLOSE_BAD_LOBBY;
-	lobby = path + 4;
+	lobby = path + pl;
 	if (!gw_lobby_name_valid(lobby, strlen(lobby)))
 		return GW_CLOSE_BAD_LOBBY;
 	s->want_lobby = gw_strdup(lobby);
@@ -286,6 +293,70 @@ static int serve_http(gw_node_t *node, struct lws *wsi, const char *path)
 	rc = respond(wsi, status, "application/json", gw_buf_data(b), b->len);
 	gw_buf_unref(b);
 	return rc;
+}
+
+/* --- SSE: a receive-only member ---------------------------------------------- */
+
+/*
+ * Last-Event-ID: the offset to resume after. Present but unreadable (too
+ * long to copy, not a number) refuses; lobby history reads s->resume.
+ */
+static gw_close_t last_event_id(gw_session_t *s, struct lws *wsi)
+{
+	static const char name[] = "last-event-id:";
+	char v[GW_SSE_ID_MAX + 2];
+	int total = lws_hdr_custom_length(wsi, name, (int)sizeof(name) - 1), n;
+
+	if (total < 0)
+		return GW_CLOSE_NORMAL; /* absent */
+	n = lws_hdr_custom_copy(wsi, v, (int)sizeof(v), name, (int)sizeof(name) - 1);
+	if (n < 0 || n != total ||
+	    gw_sse_parse_last_event_id(v, (size_t)n, &s->resume) != GW_OK)
+		return GW_CLOSE_BAD_REQUEST;
+	s->resume_set = 1;
+	return GW_CLOSE_NORMAL;
+}
+
+/*
+ * GET /sse/LOBBY: the member is a session like a WebSocket one, with the
+ * SSE writer. The request's headers are read here, then let go (lws's
+ * "SSE" mark: no header buffer held, no HTTP timeout); the response waits
+ * for the admission verdict (gw_sse.c). A refusal from the filter goes
+ * through admission's way out, as for a WebSocket.
+ */
+static int serve_sse(gw_node_t *node, gw_session_t *s, struct lws *wsi)
+{
+	gw_close_t v;
+
+	s->wsi = wsi;
+	s->node = node;
+	s->w = &gw_sse_writer;
+	v = node->draining ? GW_CLOSE_GOING_AWAY : filter(node, s, wsi, NULL, "/sse/");
+	if (v == GW_CLOSE_NORMAL)
+		v = last_event_id(s, wsi);
+	/*
+	 * History on: Last-Event-ID resumes like ?since= but names no epoch
+	 * (an SSE id is the offset alone), so it resumes within the lobby's
+	 * current epoch ("*"); ?since=&epoch= on the URL, when given, wins.
+	 */
+	if (v == GW_CLOSE_NORMAL && s->hold && s->resume_set && !s->hold->resume) {
+		s->hold->since = s->resume;
+		strcpy(s->hold->epoch, "*");
+		s->hold->resume = 1;
+	}
+	s->pending = v == GW_CLOSE_NORMAL ? 0 : (uint8_t)(v + 1);
+	s->m.id = ++node->next_conn;
+	node->stats.accepted++;
+	gw_ratelimit_init(&s->rl, node->cfg, gw_now_ms());
+	if (gw_registry_add(node->reg, &s->m) != GW_OK) {
+		s->w = NULL;
+		return -1;
+	}
+	s->state = GW_SS_NEW;
+	s->direct = !lws_is_ssl(wsi);
+	lws_http_mark_sse(wsi);
+	gw_router_admit(s);
+	return 0;
 }
 
 /* --- who is connecting (gw_peers) ------------------------------------------- */
@@ -388,7 +459,20 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 		return on_request(node_of(wsi), wsi);
 
 	case LWS_CALLBACK_HTTP:
+		if (s && in && strncmp(in, "/sse/", 5) == 0 &&
+		    lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI))
+			return serve_sse(node_of(wsi), s, wsi);
 		return serve_http(node_of(wsi), wsi, in ? (const char *)in : "/");
+
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		return s && s->w == &gw_sse_writer ? gw_session_on_writeable(s) : 0;
+
+	case LWS_CALLBACK_CLOSED_HTTP:
+		if (s && s->w == &gw_sse_writer) {
+			gw_session_on_closed(s);
+			s->w = NULL; /* told once */
+		}
+		return 0;
 
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
 		gw_close_t v;
@@ -400,7 +484,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 			return -1;
 		s->wsi = wsi;
 		s->node = node;
-		v = filter(node, s, wsi, in);
+		v = filter(node, s, wsi, in, "/ws/");
 		s->pending = v == GW_CLOSE_NORMAL ? 0 : (uint8_t)(v + 1);
 		return 0;
 	}
@@ -417,12 +501,17 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 			return -1;
 		}
 		s->state = GW_SS_NEW;
+		s->w = &gw_session_ws_writer;
 		s->direct = !lws_is_ssl(wsi);
 		gw_router_admit(s);
 		return 0;
 
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
 		s->peer_closed = 1;
+		/* The payload starts with the client's close code, if any. */
+		if (in && len >= 2)
+			s->peer_code = (uint16_t)(((const unsigned char *)in)[0] << 8 |
+						  ((const unsigned char *)in)[1]);
 		return 0;
 
 	case LWS_CALLBACK_RECEIVE:
@@ -458,6 +547,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 		/* Every accepted connection ends here, whatever happened to it. */
 		gw_peers_release(node_of(wsi)->peers, lws_get_opaque_user_data(wsi));
 		lws_set_opaque_user_data(wsi, NULL);
+		/* An SSE member whose close lws did not report (defensive). */
+		if (s && s->w == &gw_sse_writer) {
+			gw_session_on_closed(s);
+			s->w = NULL;
+		}
 		/* An upgrade that failed after the filter never saw CLOSED. */
 		if (s) {
 			gw_free(s->want_user);

@@ -22,6 +22,7 @@ import re
 import time
 
 import gwtest
+from cluster import wait_until as wait_for  # the one polling helper
 
 HOST = gwtest.HOST
 API_KEY = "test-api-key-0123456789abcdef"  # >= 16 bytes
@@ -250,24 +251,6 @@ def parse_metrics(text):
 # --------------------------------------------------------------------------
 # Nodes
 # --------------------------------------------------------------------------
-
-def wait_for(fn, timeout, what="condition", interval=0.05):
-    """Polls fn() until truthy (returned) or raises naming the last value."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while True:
-        try:
-            last = fn()
-        except OSError as e:
-            last = e
-        else:
-            if last:
-                return last
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not true within {timeout}s "
-                                 f"(last: {last!r})")
-        time.sleep(interval)  # polling interval, not an assertion
-
 
 def start_admin_node(gateway, key=None, **opts):
     """A gateway with --admin-listen on a fresh port (and --api-key KEY when

@@ -137,10 +137,17 @@ def _enc(a):
 
 
 class RespConn:
-    """A tiny synchronous RESP2 client: one command at a time."""
+    """A tiny synchronous RESP2 client: one command at a time (bulk strings
+    decoded as UTF-8), and pub/sub (subscribe, next_message). Over TCP to
+    HOST:port, or over a unix socket."""
 
-    def __init__(self, port, timeout=3.0):
-        self.sock = socket.create_connection((HOST, port), timeout=timeout)
+    def __init__(self, port=None, timeout=3.0, unix=None):
+        if unix:
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.settimeout(timeout)
+            self.sock.connect(unix)
+        else:
+            self.sock = socket.create_connection((HOST, port), timeout=timeout)
         self.f = self.sock.makefile("rb")
 
     def close(self):
@@ -157,6 +164,25 @@ class RespConn:
             out += b"$%d\r\n%s\r\n" % (len(a), a)
         self.sock.sendall(out)
         return self._read()
+
+    def subscribe(self, *channels):
+        """Subscribes and waits for every confirmation, so a message
+        published after this returns is certain to be delivered."""
+        out = b"*%d\r\n$9\r\nSUBSCRIBE\r\n" % (len(channels) + 1)
+        for ch in channels:
+            a = _enc(ch)
+            out += b"$%d\r\n%s\r\n" % (len(a), a)
+        self.sock.sendall(out)
+        for ch in channels:
+            kind, name, _ = self._read()
+            assert kind == "subscribe" and name == ch, (kind, name)
+
+    def next_message(self):
+        """(channel, payload) of the next pub/sub message."""
+        while True:
+            msg = self._read()
+            if msg[0] == "message":
+                return msg[1], msg[2]
 
     def _read(self):
         line = self.f.readline()
@@ -199,10 +225,12 @@ class RedisServer:
     """A throw-away redis-server. Not a fixture by itself: see the `redis`
     fixture in test_cluster.py."""
 
-    def __init__(self, workdir, port=None):
+    def __init__(self, workdir, port=None, unix=False):
         self.workdir = os.path.join(str(workdir), "redis")
         os.makedirs(self.workdir, exist_ok=True)
         self.port = port
+        # Unix socket paths are limited to ~107 bytes: keep `workdir` short.
+        self.unix = os.path.join(self.workdir, "redis.sock") if unix else None
         self.proc = None
         self.log_path = os.path.join(self.workdir, "redis.log")
         self._logf = None
@@ -213,9 +241,15 @@ class RedisServer:
         return f"redis://{HOST}:{self.port}"
 
     def argv(self):
+        unix = ["--unixsocket", self.unix, "--unixsocketperm", "700"] \
+            if self.unix else []
         return ["redis-server", "--port", str(self.port), "--bind", HOST,
                 "--save", "", "--appendonly", "no", "--dir", self.workdir,
-                "--protected-mode", "no"]
+                "--protected-mode", "no"] + unix
+
+    def client(self, timeout=3.0):
+        """A connection of the caller's own (closed by the caller)."""
+        return RespConn(self.port, timeout=timeout)
 
     def start(self, timeout=10.0):
         if shutil.which("redis-server") is None:

@@ -20,7 +20,8 @@ N = 120
 BIG = "x" * 60000
 
 OPTS = dict(rate_limit=100000, rate_burst=100000, send_queue_max=100000,
-            send_queue_bytes=64 * 1024 * 1024, heartbeat_interval=1)
+            send_queue_bytes=64 * 1024 * 1024, heartbeat_interval=1,
+            rate_bytes=1 << 30, rate_bytes_burst=1 << 30)
 
 
 def metric(gw, name):
@@ -121,3 +122,23 @@ def test_peer_close_stops_the_fast_path(gateway):
         assert tail[0] == "eof", f"after the close frame: {tail}"
         await f
     run(body())
+
+
+def test_write_delay_coalesces_frames(gateway):
+    """--write-delay-ms: frames wait for the window and leave together (one
+    write for many), in order; with the window off they go one by one."""
+    async def burst(gw):
+        rx = await gw.raw("room", "rx")
+        tx = await gw.join("room", "tx")
+        for i in range(40):
+            await tx.broadcast({"seq": i, "pad": "y"})
+        _, seqs = await read_all(rx, lambda e, s: len(s) == 40)
+        assert seqs == list(range(40))
+        return (metric(gw, "gw_write_batches_total"),
+                metric(gw, "gw_batched_frames_total"),
+                metric(gw, "gw_direct_writes_total"))
+
+    on = gateway(write_delay_ms=200, **OPTS)
+    batches, frames, direct = run(burst(on))
+    assert direct == 0, "the window is on: no write at once"
+    assert batches >= 1 and frames / batches >= 4, (batches, frames)

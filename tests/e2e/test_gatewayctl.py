@@ -10,6 +10,8 @@ to the channels first and comparing the exact envelopes received.
 """
 import datetime
 import json
+import shutil
+import tempfile
 import os
 import re
 import subprocess
@@ -20,7 +22,8 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from redis_helpers import RedisServer, free_port  # noqa: E402
+from cluster import RedisServer  # noqa: E402
+from gwtest import free_port  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 P = "gw"
@@ -49,9 +52,11 @@ def compact(obj):
 
 @pytest.fixture(scope="module")
 def server():
-    srv = RedisServer().start()
+    work = tempfile.mkdtemp(prefix="gwredis-")   # short: a unix socket lives there
+    srv = RedisServer(work, unix=True).start()
     yield srv
     srv.stop()
+    shutil.rmtree(work, ignore_errors=True)
 
 
 @pytest.fixture

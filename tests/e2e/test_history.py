@@ -214,7 +214,7 @@ def test_malformed_resume_is_refused(gateway, redis, query):
     (n1,) = start_nodes(gateway, redis, n=1, **HIST)
 
     async def body():
-        await n1.expect_rejected(4010, "bad_resume", "chess", "alice",
+        await n1.expect_rejected(4010, "bad_request", "chess", "alice",
                                  path="/ws/chess?" + query)
     run(body())
 

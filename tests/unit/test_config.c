@@ -521,25 +521,30 @@ static void test_string_checks(void **state)
 		   env_secret, "--redis-prefix", "a b");
 
 	/* A Redis URL may hold a password: never echoed. */
-	EXPECT_ERR("invalid value for --redis (GW_REDIS_URL): expected empty, "
+	EXPECT_ERR("invalid value for --redis (GW_REDIS_URL): expected empty, or one or "
+		   "more (whitespace-separated, one per shard) of "
 		   "redis://[user:pass@]host:port[/db], unix:///path or "
 		   "sentinel://[user:pass@]host:port,host:port/MASTER[/db]",
 		   env_secret, "--redis", "http://user:hunter2@h");
-	EXPECT_ERR("invalid value for --redis (GW_REDIS_URL): expected empty, "
+	EXPECT_ERR("invalid value for --redis (GW_REDIS_URL): expected empty, or one or "
+		   "more (whitespace-separated, one per shard) of "
 		   "redis://[user:pass@]host:port[/db], unix:///path or "
 		   "sentinel://[user:pass@]host:port,host:port/MASTER[/db]",
 		   env_secret, "--redis", "redis://");
-	EXPECT_ERR("invalid value for --redis (GW_REDIS_URL): expected empty, "
+	EXPECT_ERR("invalid value for --redis (GW_REDIS_URL): expected empty, or one or "
+		   "more (whitespace-separated, one per shard) of "
 		   "redis://[user:pass@]host:port[/db], unix:///path or "
 		   "sentinel://[user:pass@]host:port,host:port/MASTER[/db]",
 		   env_secret, "--redis", "unix://relative");
-	EXPECT_ERR("invalid value for --redis (GW_REDIS_URL): expected empty, "
+	EXPECT_ERR("invalid value for --redis (GW_REDIS_URL): expected empty, or one or "
+		   "more (whitespace-separated, one per shard) of "
 		   "redis://[user:pass@]host:port[/db], unix:///path or "
 		   "sentinel://[user:pass@]host:port,host:port/MASTER[/db]",
 		   env_secret, "--redis", "sentinel://h:1,h:2");
 	/* The link's own grammar (gw_redis_url) decides, so a port out of
 	 * range fails at start-up, not at the first connect. */
-	EXPECT_ERR("invalid value for --redis (GW_REDIS_URL): expected empty, "
+	EXPECT_ERR("invalid value for --redis (GW_REDIS_URL): expected empty, or one or "
+		   "more (whitespace-separated, one per shard) of "
 		   "redis://[user:pass@]host:port[/db], unix:///path or "
 		   "sentinel://[user:pass@]host:port,host:port/MASTER[/db]",
 		   env_secret, "--redis", "redis://h:70000");
@@ -853,7 +858,7 @@ static void test_help(void **state)
 	}
 }
 
-/* Every row shows up once in the doc: 48 fields plus --config. */
+/* Every row shows up once in the doc: 50 fields plus --config. */
 static void test_markdown_rows(void **state)
 {
 	char *buf = NULL, *p;
@@ -867,7 +872,7 @@ static void test_markdown_rows(void **state)
 	fclose(f);
 	for (p = buf; (p = strstr(p, "\n| `--")); p++)
 		rows++;
-	assert_int_equal(rows, 49);
+	assert_int_equal(rows, 51);
 	free(buf);
 }
 

@@ -88,6 +88,17 @@ int gw_session_send(gw_session_t *s, gw_buf_t *b)
 	return GW_OK;
 }
 
+int gw_session_flush_init(gw_node_t *node)
+{
+	(void)node;
+	return GW_OK;
+}
+
+void gw_session_flush_free(gw_node_t *node)
+{
+	(void)node;
+}
+
 int gw_session_send_owned(gw_session_t *s, gw_buf_t *b)
 {
 	int rc;

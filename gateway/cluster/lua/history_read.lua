@@ -3,7 +3,8 @@
 -- after `since`, the frames it missed. Creates the lobby's epoch when there
 -- is none yet, so the welcome always carries one.
 -- KEYS[1] = {P}:hmeta:L   KEYS[2] = {P}:hist:L
--- ARGV: epoch candidate, ttl, since ("" none), the client's epoch, max count
+-- ARGV: epoch candidate, ttl, since ("" none), the client's epoch ("*": the
+--       current one, for an SSE Last-Event-ID, which names none), max count
 -- Returns {epoch, offset, recovered (0/1), frame1, excluded1, frame2, ...}.
 local meta, hist = KEYS[1], KEYS[2]
 if redis.call('HSETNX', meta, 'epoch', ARGV[1]) == 1 then
@@ -14,7 +15,7 @@ redis.call('EXPIRE', meta, ARGV[2])
 local v = redis.call('HMGET', meta, 'epoch', 'offset')
 local epoch, off = v[1], tonumber(v[2] or '0')
 local out = { epoch, off, 0 }
-if ARGV[3] == '' or ARGV[4] ~= epoch then return out end
+if ARGV[3] == '' or (ARGV[4] ~= '*' and ARGV[4] ~= epoch) then return out end
 local since = tonumber(ARGV[3])
 if since > off then return out end
 if since == off then out[3] = 1; return out end

@@ -4,6 +4,9 @@
 -- leaving on SIGTERM removes itself this way).
 -- Returns a flat list: node, conn, user, lobby, conn, user, lobby, ...
 -- with each dead node's conns following its id, "" separating nodes.
+-- With several shards a node's user parts whose lobby lives on another
+-- shard are indexed in {P}:node:NODE:users; they go too (not listed: the
+-- lobby's shard announces the connection).
 local P, now = ARGV[1], tonumber(ARGV[2])
 local dead = redis.call('ZRANGEBYSCORE', P .. ':nodes', '-inf', now)
 for i = 3, #ARGV do dead[#dead + 1] = ARGV[i] end
@@ -24,8 +27,13 @@ for _, node in ipairs(dead) do
     out[#out + 1] = user
     out[#out + 1] = lobby
   end
+  local ukey = P .. ':node:' .. node .. ':users'
+  local users = redis.call('HGETALL', ukey)
+  for i = 1, #users, 2 do
+    redis.call('HDEL', P .. ':user:' .. users[i + 1], users[i])
+  end
   out[#out + 1] = ''
-  redis.call('DEL', key, P .. ':node:' .. node)
+  redis.call('DEL', key, ukey, P .. ':node:' .. node)
   redis.call('ZREM', P .. ':nodes', node)
 end
 return out
