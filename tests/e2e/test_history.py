@@ -14,6 +14,7 @@ from cluster import (RedisServer, expect_none, recv_match, start_nodes,
                      wait_nodes_ready, wait_subscribed)
 from api_helpers import start_admin_node
 from gwtest import run, subset
+from sse_client import SSE
 
 HIST = {"history_size": 100, "history_ttl": 60}
 
@@ -309,4 +310,33 @@ def test_api_publish_goes_through_the_history(gateway, redis):
                                         path=resume_path("chess", m1["offset"], epoch))
         assert back.welcome["recovered"] is True, back.welcome
         assert await back.recv_json("message") == m2
+    run(body())
+
+
+def test_sse_ids_are_offsets_and_last_event_id_resumes(gateway, redis):
+    """An SSE member gets `id:` = offset; reconnecting with Last-Event-ID
+    (on another node) replays what it missed, like ?since=."""
+    n1, n2 = start_nodes(gateway, redis, n=2, **HIST)
+
+    async def body():
+        sse = await SSE.open(n1, "chess", "bob")
+        assert sse.welcome["recovered"] is False and "epoch" in sse.welcome
+        alice = await n2.join("chess", "alice")
+        await wait_subscribed(redis, "chess", 2)
+        await alice.broadcast({"e": 0})
+        kind, ev = await sse.next()
+        while kind != "event" or json.loads(ev["data"]).get("type") != "message":
+            kind, ev = await sse.next()
+        m = json.loads(ev["data"])
+        assert ev["id"] == str(m["offset"]), ev
+        await sse.aclose_quiet()
+        for i in range(1, 4):
+            await alice.broadcast({"e": i}, echo=True)
+        await recv_match(alice, "message", is_msg({"e": 3}))
+        back = await SSE.open(n2, "chess", "bob",
+                              headers=[("Last-Event-ID", ev["id"])])
+        assert back.welcome["recovered"] is True, back.welcome
+        got = [await back.recv_json("message") for _ in range(3)]
+        assert [g["data"] for g in got] == [{"e": 1}, {"e": 2}, {"e": 3}]
+        assert [g["offset"] for g in got] == [m["offset"] + k for k in (1, 2, 3)]
     run(body())
