@@ -69,6 +69,11 @@ int gw_key_user(const gw_keys_t *k, const char *user, size_t len, char *out)
 	return build(k, ":user:", user, len, out);
 }
 
+int gw_key_held(const gw_keys_t *k, const char *lobby, size_t len, char *out)
+{
+	return build(k, ":held:", lobby, len, out);
+}
+
 int gw_ch_lobby(const gw_keys_t *k, const char *lobby, size_t len, char *out)
 {
 	return build(k, ":ch:lobby:", lobby, len, out);

@@ -32,7 +32,8 @@
 
 static const char *const scripts[] = { gw_lua_admit, gw_lua_release, gw_lua_lease,
 				       gw_lua_sweep, gw_lua_restore, gw_lua_stats,
-				       gw_lua_admit_lobby, gw_lua_admit_user, gw_lua_user_conns };
+				       gw_lua_admit_lobby, gw_lua_admit_user, gw_lua_user_conns,
+				       gw_lua_settle };
 
 #define RESTORE_BATCH 256
 /* /ready fails when the pub/sub self-probe is older than this. */
@@ -92,6 +93,25 @@ typedef struct {
 	char lobby[GW_LOBBY_MAX + 1];
 } admit_t;
 
+/* The user's part of connection `conn` on the user's shard, when that is
+ * not the lobby's: two idempotent HDELs. */
+static void release_user_part(gw_cluster_t *c, const char *conn, const char *user,
+			      gw_redis_t *u)
+{
+	char key[CH_MAX], idx[CH_MAX];
+	const char *a1[3] = { "HDEL", key, conn }, *a2[3] = { "HDEL", idx, conn };
+	size_t l1[3], l2[3];
+
+	snprintf(key, sizeof(key), "%s:user:%s", c->prefix, user);
+	snprintf(idx, sizeof(idx), "%s:node:%s:users", c->prefix, c->node->cfg->node_id);
+	l1[0] = l2[0] = 4;
+	l1[1] = strlen(key);
+	l2[1] = strlen(idx);
+	l1[2] = l2[2] = strlen(conn);
+	gw_redis_command(u, NULL, NULL, 3, a1, l1);
+	gw_redis_command(u, NULL, NULL, 3, a2, l2);
+}
+
 /*
  * release.lua on the lobby's shard removes the whole entry there (its HDEL
  * of the user's entry is a no-op when the user lives on another shard: the
@@ -105,21 +125,10 @@ void gw_cluster__release(gw_cluster_t *c, const char *conn, const char *user,
 	const char *argv[5] = { c->prefix, node, conn, user, lobby };
 	gw_redis_t *l = gw_cluster__link_lobby(c, lobby, strlen(lobby));
 	gw_redis_t *u = gw_cluster__link_user(c, user, strlen(user));
-	char key[CH_MAX], idx[CH_MAX];
-	const char *a1[3] = { "HDEL", key, conn }, *a2[3] = { "HDEL", idx, conn };
-	size_t l1[3], l2[3];
 
 	gw_cluster__script(c, l, S_RELEASE, NULL, NULL, 5, argv);
-	if (u == l || !user_part)
-		return;
-	snprintf(key, sizeof(key), "%s:user:%s", c->prefix, user);
-	snprintf(idx, sizeof(idx), "%s:node:%s:users", c->prefix, node);
-	l1[0] = l2[0] = 4;
-	l1[1] = strlen(key);
-	l2[1] = strlen(idx);
-	l1[2] = l2[2] = strlen(conn);
-	gw_redis_command(u, NULL, NULL, 3, a1, l1);
-	gw_redis_command(u, NULL, NULL, 3, a2, l2);
+	if (u != l && user_part)
+		release_user_part(c, conn, user, u);
 }
 
 gw_admit_t gw_cluster__fallback(gw_cluster_t *c, const gw_admit_req_t *req)
@@ -142,7 +151,8 @@ void gw_cluster__kick_remote(gw_cluster_t *c, const char *conn, size_t len,
 int gw_cluster__verdict(const redisReply *reply)
 {
 	static const struct { const char *s; gw_admit_t v; } names[] = {
-		{ "ok", GW_ADMIT_OK }, { "server_full", GW_ADMIT_SERVER_FULL },
+		{ "ok", GW_ADMIT_OK }, { "resumed", GW_ADMIT_OK },
+		{ "server_full", GW_ADMIT_SERVER_FULL },
 		{ "node_full", GW_ADMIT_NODE_FULL }, { "lobby_full", GW_ADMIT_LOBBY_FULL },
 		{ "user_limit", GW_ADMIT_USER_LIMIT },
 	};
@@ -157,15 +167,73 @@ int gw_cluster__verdict(const redisReply *reply)
 	return (int)GW_ADMIT_UNAVAILABLE;
 }
 
+int gw_cluster__resumed(const redisReply *reply, const char **conn,
+			const char **value, size_t *first)
+{
+	const redisReply *e;
+	size_t i;
+
+	*first = 1;
+	if (strcmp(reply->element[0]->str, "resumed"))
+		return 0;
+	if (reply->elements < 3)
+		return -1;
+	for (i = 1; i < 3; i++) {
+		e = reply->element[i];
+		if (e->type != REDIS_REPLY_STRING || e->len == 0 ||
+		    e->len >= GW_KEY_MAX || strlen(e->str) != e->len)
+			return -1;
+	}
+	*conn = reply->element[1]->str;
+	*value = reply->element[2]->str;
+	*first = 3;
+	return 1;
+}
+
+void gw_cluster__give_back(gw_cluster_t *c, const char *lobby, const char *conn,
+			   const char *value)
+{
+	char key[GW_KEY_MAX];
+	const char *argv[4] = { "HSET", key, conn, value };
+	size_t lens[4];
+	int klen = gw_key_held(&c->keys, lobby, strlen(lobby), key);
+
+	if (klen < 0)
+		return;
+	lens[0] = 4;
+	lens[1] = (size_t)klen;
+	lens[2] = strlen(conn);
+	lens[3] = strlen(value);
+	gw_redis_command(gw_cluster__link_lobby(c, lobby, strlen(lobby)), NULL, NULL,
+			 4, argv, lens);
+}
+
+/* How long past its deadline a held leave may still be resumed: its node
+ * settles it at the deadline, so only a record whose settle was lost (the
+ * lobby's shard was down then) gets that old; one lease period. */
+void gw_cluster__held_margin(const gw_cluster_t *c, char out[24])
+{
+	snprintf(out, 24, "%ld", c->node->cfg->lease_ttl * 1000);
+}
+
 static void on_admit(void *ud, redisReply *reply)
 {
 	admit_t *a = ud;
 	gw_cluster_t *c = a->c;
-	int v = gw_cluster__verdict(reply);
-	size_t i;
+	int v = gw_cluster__verdict(reply), resumed = 0;
+	const char *held = NULL, *held_value = NULL;
+	size_t i, first = 1;
 
+	if (v == GW_ADMIT_OK &&
+	    (resumed = gw_cluster__resumed(reply, &held, &held_value, &first)) < 0) {
+		/* Unreadable means refused: the link goes; the entries Redis may
+		 * hold for this connection go with the restore. */
+		gw_redis_refuse(c->shards[0].redis, "admit");
+		resumed = 0;
+		v = -1;
+	}
 	if (v >= 0) {
-		for (i = 1; v == GW_ADMIT_OK && i < reply->elements; i++)
+		for (i = first; v == GW_ADMIT_OK && i < reply->elements; i++)
 			if (reply->element[i]->type == REDIS_REPLY_STRING)
 				gw_cluster__kick_remote(c, reply->element[i]->str,
 							reply->element[i]->len, a->user);
@@ -177,11 +245,14 @@ static void on_admit(void *ud, redisReply *reply)
 		reply = NULL;
 	}
 	if (!gw_registry_find(c->node->reg, a->conn_id)) {
-		/* The client left while we asked: give the slot back. */
+		/* The client left while we asked: give the slot back, and the
+		 * held leave it took. */
 		if (v == GW_ADMIT_OK && reply)
 			gw_cluster__release(c, a->conn, a->user, a->lobby, 1);
+		if (resumed)
+			gw_cluster__give_back(c, a->lobby, held, held_value);
 	} else {
-		a->done(c->node, a->conn_id, (gw_admit_t)v);
+		a->done(c->node, a->conn_id, (gw_admit_t)v, resumed);
 	}
 	gw_free(a);
 }
@@ -192,7 +263,8 @@ static int cluster_admit(void *impl, const gw_admit_req_t *req,
 	gw_cluster_t *c = impl;
 	const gw_config_t *cfg = c->node->cfg;
 	char max_total[24], node_max[24], max_lobby[24], per_user[24], now[24];
-	const char *argv[11];
+	char margin[24];
+	const char *argv[12];
 	admit_t *a;
 
 	if (req->user_len > GW_AUTH_SUB_MAX || req->lobby_len > GW_LOBBY_MAX)
@@ -200,7 +272,7 @@ static int cluster_admit(void *impl, const gw_admit_req_t *req,
 	if (c->nshards > 1)
 		return gw_cluster__admit_sharded(c, req, done);
 	if (!gw_redis_ready(c->shards[0].redis)) {
-		done(c->node, req->conn_id, gw_cluster__fallback(c, req));
+		done(c->node, req->conn_id, gw_cluster__fallback(c, req), 0);
 		return GW_OK;
 	}
 	a = gw_calloc(1, sizeof(*a));
@@ -228,9 +300,11 @@ static int cluster_admit(void *impl, const gw_admit_req_t *req,
 	argv[8] = gw_user_policy_name(cfg->user_policy);
 	argv[9] = per_user;
 	argv[10] = now;
-	if (gw_cluster__script(c, c->shards[0].redis, S_ADMIT, on_admit, a, 11, argv) != GW_OK) {
+	gw_cluster__held_margin(c, margin);
+	argv[11] = margin;
+	if (gw_cluster__script(c, c->shards[0].redis, S_ADMIT, on_admit, a, 12, argv) != GW_OK) {
 		gw_free(a);
-		done(c->node, req->conn_id, gw_cluster__fallback(c, req));
+		done(c->node, req->conn_id, gw_cluster__fallback(c, req), 0);
 	}
 	return GW_OK;
 }
@@ -250,10 +324,123 @@ static void cluster_release(void *impl, const gw_admit_req_t *req)
 	gw_cluster__release(c, conn, user, lobby, 1);
 }
 
+/* A request's names, NUL-terminated; GW_EINVAL when too long. */
+static int req_names(const gw_cluster_t *c, const gw_admit_req_t *req,
+		     char conn[GW_CONN_ID_MAX], char user[GW_AUTH_SUB_MAX + 1],
+		     char lobby[GW_LOBBY_MAX + 1])
+{
+	if (req->user_len > GW_AUTH_SUB_MAX || req->lobby_len > GW_LOBBY_MAX)
+		return GW_EINVAL;
+	gw_conn_id_format(c->node->cfg->node_id, req->conn_id, conn);
+	memcpy(user, req->user, req->user_len);
+	user[req->user_len] = '\0';
+	memcpy(lobby, req->lobby, req->lobby_len);
+	lobby[req->lobby_len] = '\0';
+	return GW_OK;
+}
+
+/*
+ * Held leaves (docs/redis-schema.md, Held leaves): the connection's
+ * entries stay; {P}:held:LOBBY on the lobby's shard records the pending
+ * leave, "USER\tDEADLINE_MS", where any node's admission finds it.
+ * Without the lobby's shard the leave is not held (told now).
+ */
+static int cluster_hold(void *impl, const gw_admit_req_t *req, uint64_t deadline_ms)
+{
+	gw_cluster_t *c = impl;
+	char conn[GW_CONN_ID_MAX], user[GW_AUTH_SUB_MAX + 1], lobby[GW_LOBBY_MAX + 1];
+	char key[GW_KEY_MAX], value[GW_AUTH_SUB_MAX + 32];
+	const char *argv[4] = { "HSET", key, conn, value };
+	size_t lens[4];
+	gw_redis_t *link;
+	int klen;
+
+	if (req_names(c, req, conn, user, lobby))
+		return GW_EINVAL;
+	link = gw_cluster__link_lobby(c, lobby, req->lobby_len);
+	klen = gw_key_held(&c->keys, lobby, req->lobby_len, key);
+	if (klen < 0)
+		return klen;
+	if (!gw_redis_ready(link))
+		return GW_EUNAVAIL;
+	snprintf(value, sizeof(value), "%s\t%llu", user, (unsigned long long)deadline_ms);
+	lens[0] = 4;
+	lens[1] = (size_t)klen;
+	lens[2] = strlen(conn);
+	lens[3] = strlen(value);
+	return gw_redis_command(link, NULL, NULL, 4, argv, lens);
+}
+
+typedef struct {
+	gw_cluster_t *c;
+	gw_settle_done_fn done;
+	gw_redis_t *link;
+	uint64_t conn_id;
+	char conn[GW_CONN_ID_MAX];
+	char user[GW_AUTH_SUB_MAX + 1];
+	char lobby[GW_LOBBY_MAX + 1];
+} settle_t;
+
+/* settle.lua's answer: 1 (announce) or 0; anything else is refused, and
+ * the leave is announced, as when the shard could not be asked. */
+static void on_settle(void *ud, redisReply *reply)
+{
+	settle_t *st = ud;
+	gw_cluster_t *c = st->c;
+	gw_redis_t *u = gw_cluster__link_user(c, st->user, strlen(st->user));
+	int announce = 1;
+
+	if (reply && reply->type == REDIS_REPLY_INTEGER &&
+	    (reply->integer == 0 || reply->integer == 1))
+		announce = (int)reply->integer;
+	else if (reply)
+		gw_redis_refuse(st->link, "settle");
+	if (u != st->link)
+		release_user_part(c, st->conn, st->user, u);
+	st->done(c->node, st->conn_id, announce);
+	gw_free(st);
+}
+
+static int cluster_settle(void *impl, const gw_admit_req_t *req, gw_settle_done_fn done)
+{
+	gw_cluster_t *c = impl;
+	settle_t *st = gw_calloc(1, sizeof(*st));
+	const char *argv[5];
+	int rc;
+
+	if (!st)
+		return GW_ENOMEM;
+	if (req_names(c, req, st->conn, st->user, st->lobby)) {
+		gw_free(st);
+		return GW_EINVAL;
+	}
+	st->c = c;
+	st->done = done;
+	st->conn_id = req->conn_id;
+	st->link = gw_cluster__link_lobby(c, st->lobby, req->lobby_len);
+	if (!gw_redis_ready(st->link)) {
+		/* Our entries there go with the restore; the record, past its
+		 * deadline, with the next admission that meets it. */
+		gw_free(st);
+		return GW_EUNAVAIL;
+	}
+	argv[0] = c->prefix;
+	argv[1] = c->node->cfg->node_id;
+	argv[2] = st->conn;
+	argv[3] = st->user;
+	argv[4] = st->lobby;
+	rc = gw_cluster__script(c, st->link, S_SETTLE, on_settle, st, 5, argv);
+	if (rc != GW_OK)
+		gw_free(st);
+	return rc;
+}
+
 static const gw_admission_ops_t cluster_ops = {
 	.name = "redis",
 	.admit = cluster_admit,
 	.release = cluster_release,
+	.hold = cluster_hold,
+	.settle = cluster_settle,
 	.free = NULL, /* the cluster owns itself */
 };
 
@@ -571,6 +758,10 @@ gw_cluster_t *gw_cluster_create(gw_node_t *node, const gw_bus_sink_t *sink,
 		goto fail;
 	}
 	snprintf(c->prefix, sizeof(c->prefix), "{%s}", cfg->redis_prefix);
+	if (gw_keys_init(&c->keys, cfg->redis_prefix)) {
+		snprintf(err, errlen, "--redis-prefix is empty or too long");
+		goto fail;
+	}
 	snprintf(c->total_key, sizeof(c->total_key), "%s:total", c->prefix);
 	snprintf(c->node_ch, sizeof(c->node_ch), "%s:ch:node:%s", c->prefix, cfg->node_id);
 	snprintf(c->cluster_ch, sizeof(c->cluster_ch), "%s:ch:cluster", c->prefix);

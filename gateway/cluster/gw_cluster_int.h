@@ -10,6 +10,7 @@
 #include "gw_admission.h"
 #include "gw_bus.h"
 #include "gw_envelope.h"
+#include "gw_keys.h"
 #include "gw_map.h"
 #include "gw_protocol.h"
 #include "gw_redis.h"
@@ -20,7 +21,7 @@
 typedef struct gw_cluster gw_cluster_t;
 
 enum { S_ADMIT = 0, S_RELEASE, S_LEASE, S_SWEEP, S_RESTORE, S_STATS,
-       S_ADMIT_LOBBY, S_ADMIT_USER, S_USER_CONNS };
+       S_ADMIT_LOBBY, S_ADMIT_USER, S_USER_CONNS, S_SETTLE };
 
 /*
  * One Redis shard (--redis names 1..GW_SHARDS_MAX): its link, its sweep
@@ -62,6 +63,7 @@ struct gw_cluster {
 	uint32_t nshards;
 	gw_map_t *lobbies;    /* name → lobby_state_t */
 	char prefix[72];      /* "{P}" */
+	gw_keys_t keys;       /* the same prefix, for gw_keys.h names */
 	char total_key[96];
 	char node_ch[CH_MAX];
 	char cluster_ch[CH_MAX];
@@ -119,6 +121,20 @@ int gw_cluster__script(gw_cluster_t *c, gw_redis_t *link, int idx, gw_redis_repl
 		       void *ud, int argc, const char **argv);
 /* An admission script's verdict; -1 when the reply is not one. */
 int gw_cluster__verdict(const struct redisReply *reply);
+/*
+ * An OK admission script's answer: 1 when it resumed a held leave
+ * ({"resumed", held_conn, held_value, ...}; *conn and *value borrowed from
+ * the reply), 0 for a plain {"ok", ...}, -1 when the reply is not readable.
+ * *first receives the index of the first replaced connection.
+ */
+int gw_cluster__resumed(const struct redisReply *reply, const char **conn,
+			const char **value, size_t *first);
+/* Puts back a held leave that a resumed admission took but could not use
+ * (the client left meanwhile, or the user's part refused). */
+void gw_cluster__give_back(gw_cluster_t *c, const char *lobby, const char *conn,
+			   const char *value);
+/* The ARGV value of held_margin_ms for the admission scripts. */
+void gw_cluster__held_margin(const gw_cluster_t *c, char out[24]);
 /* The verdict when Redis could not decide (--redis-fail-mode). */
 gw_admit_t gw_cluster__fallback(gw_cluster_t *c, const gw_admit_req_t *req);
 /* Another node's connection `conn` of `user` was replaced: tell its node. */
