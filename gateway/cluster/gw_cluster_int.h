@@ -1,8 +1,9 @@
 /*
  * gw_cluster_int.h — what gw_cluster.c (link, leases, admission, status)
  * and gw_fanout.c (the bus operations: presence events, pub/sub in and
- * out, lookups) share. Private to those two files; everyone else uses
- * gw_cluster.h and gw_bus.h.
+ * out, lookups) share, with gw_admit_shards.c (admission across shards),
+ * gw_held.c (held leaves) and gw_stats.c. Private to the cluster folder;
+ * everyone else uses gw_cluster.h and gw_bus.h.
  */
 #ifndef GW_CLUSTER_INT_H
 #define GW_CLUSTER_INT_H
@@ -129,6 +130,13 @@ int gw_cluster__verdict(const struct redisReply *reply);
  */
 int gw_cluster__resumed(const struct redisReply *reply, const char **conn,
 			const char **value, size_t *first);
+/* The user's part of connection `conn` (ours) on link `u`, the user's
+ * shard when it is not the lobby's: two idempotent HDELs. */
+void gw_cluster__release_user_part(gw_cluster_t *c, const char *conn, const char *user,
+				   gw_redis_t *u);
+/* gw_admission_ops_t.hold and .settle (gw_held.c). */
+int gw_cluster__hold(void *impl, const gw_admit_req_t *req, uint64_t deadline_ms);
+int gw_cluster__settle(void *impl, const gw_admit_req_t *req, gw_settle_done_fn done);
 /* Puts back a held leave that a resumed admission took but could not use
  * (the client left meanwhile, or the user's part refused). */
 void gw_cluster__give_back(gw_cluster_t *c, const char *lobby, const char *conn,
