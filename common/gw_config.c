@@ -195,7 +195,7 @@ const struct opt gw_config_opts[] = {
 	  NULL, NULL, "BOOL", 0, "Send presence_join and presence_leave to lobby members." },
 	{ "leave-grace-ms", "GW_LEAVE_GRACE_MS", INT(leave_grace_ms), 0, 60000, "0", NULL,
 	  NULL, NULL, "MS", 0,
-	  "Hold a presence_leave this long when a reconnect may follow (lost connection, close 1001, stale); a rejoin in time announces neither. 0: off; 3000-5000 recommended. Standalone only for now." },
+	  "Hold a presence_leave this long when a reconnect may follow (lost connection, close 1001, stale); a rejoin in time announces neither. 0: off; 3000-5000 recommended. Cluster-wide with --redis: the rejoin may be on any node." },
 	{ "shutdown-timeout", "GW_SHUTDOWN_TIMEOUT", INT(shutdown_timeout), 1, 600, "10", NULL,
 	  NULL, NULL, "SECONDS", 0, "Seconds to drain connections after SIGTERM." },
 
@@ -661,16 +661,6 @@ static int check_whole(const gw_config_t *cfg, char *err, size_t errlen)
 		set_err(err, errlen, NULL,
 			"--history-size %ld needs --redis: lobby history is kept in Redis; set GW_REDIS_URL or use --history-size 0",
 			cfg->history_size);
-		return GW_EINVAL;
-	}
-	/*
-	 * Held leaves live in one node's memory: a rejoin on another node
-	 * would not find them (the cluster-wide design is not built yet).
-	 */
-	if (cfg->leave_grace_ms > 0 && *cfg->redis_url) {
-		set_err(err, errlen, NULL,
-			"--leave-grace-ms %ld needs standalone mode for now: held leaves are not shared through Redis yet; set --leave-grace-ms 0 (GW_LEAVE_GRACE_MS) or drop --redis",
-			cfg->leave_grace_ms);
 		return GW_EINVAL;
 	}
 	/* Workers are cluster members: without Redis they could not see each other. */

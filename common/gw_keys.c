@@ -89,6 +89,11 @@ int gw_key_history_meta(const gw_keys_t *k, const char *lobby, size_t len, char 
 	return build(k, ":hmeta:", lobby, len, out);
 }
 
+int gw_key_held(const gw_keys_t *k, const char *lobby, size_t len, char *out)
+{
+	return build(k, ":held:", lobby, len, out);
+}
+
 int gw_ch_lobby(const gw_keys_t *k, const char *lobby, size_t len, char *out)
 {
 	return build(k, ":ch:lobby:", lobby, len, out);

@@ -46,6 +46,8 @@ int gw_key_user(const gw_keys_t *k, const char *user, size_t len, char *out);
  * contain ':'. */
 int gw_key_history(const gw_keys_t *k, const char *lobby, size_t len, char *out);
 int gw_key_history_meta(const gw_keys_t *k, const char *lobby, size_t len, char *out);
+/* {P}:held:LOBBY — the lobby's held leaves (--leave-grace-ms). */
+int gw_key_held(const gw_keys_t *k, const char *lobby, size_t len, char *out);
 
 /* Channels. */
 int gw_ch_lobby(const gw_keys_t *k, const char *lobby, size_t len, char *out);

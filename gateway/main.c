@@ -17,6 +17,7 @@
 #include "gw_bus.h"
 #include "gw_cluster.h"
 #include "gw_config.h"
+#include "gw_grace.h"
 #include "gw_health.h"
 #include "gw_log.h"
 #include "gw_node.h"
@@ -83,7 +84,9 @@ static void drain_tick(evutil_socket_t fd, short what, void *arg)
 
 	GW_UNUSED(fd);
 	GW_UNUSED(what);
-	if (gw_registry_conns(d->node.reg) == 0 || gw_now_ms() >= d->drain_deadline)
+	/* Held leaves settling (gw_grace_flush) are told before the node goes. */
+	if ((gw_registry_conns(d->node.reg) == 0 && gw_grace_held(d->node.grace) == 0) ||
+	    gw_now_ms() >= d->drain_deadline)
 		stop(d);
 }
 
@@ -132,6 +135,9 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	d->node.draining = 1;
 	d->drain_deadline = gw_now_ms() +
 			    (uint64_t)d->node.cfg->shutdown_timeout * 1000;
+	/* Before the bus's shutdown, whose last sweep drops our entries: the
+	 * settles reach Redis first on the same links. */
+	gw_grace_flush(d->node.grace);
 	gw_bus_shutdown(d->node.bus);
 	gw_router_close_all(&d->node, GW_CLOSE_GOING_AWAY);
 	d->drain_timer = event_new(d->node.base, -1, EV_PERSIST, drain_tick, d);

@@ -14,7 +14,7 @@
  *
  * The lobby's part is reserved first; when the user's part refuses
  * (user_limit) or cannot be asked under fail_closed, the lobby's part is
- * released again. When lobby and user share a shard, admit.lua does both
+ * released again. A held leave the lobby's part resumed is then put back. When lobby and user share a shard, admit.lua does both
  * at once (with the total and node caps above already checked).
  */
 #include "gw_cluster_int.h"
@@ -37,6 +37,9 @@ typedef struct {
 	char user[GW_AUTH_SUB_MAX + 1];
 	char lobby[GW_LOBBY_MAX + 1];
 	char now[24];
+	int resumed;           /* the lobby's part took a held leave: */
+	char held[GW_CONN_ID_MAX];               /* its connection */
+	char held_value[GW_AUTH_SUB_MAX + 32];   /* and its record */
 } sadmit_t;
 
 static gw_admit_t fallback(sadmit_t *a)
@@ -59,20 +62,40 @@ static void finish(sadmit_t *a, gw_admit_t v, int reserved)
 	if (!gw_registry_find(c->node->reg, a->conn_id)) {
 		if (v == GW_ADMIT_OK && reserved)
 			gw_cluster__release(c, a->conn, a->user, a->lobby, 1);
+		if (a->resumed)
+			gw_cluster__give_back(c, a->lobby, a->held, a->held_value);
 	} else {
-		a->done(c->node, a->conn_id, v);
+		a->done(c->node, a->conn_id, v, v == GW_ADMIT_OK && a->resumed);
 	}
 	gw_free(a);
 }
 
-static void kick_replaced(sadmit_t *a, const redisReply *reply)
+/* An OK answer: notes a resumed held leave, kicks the replaced
+ * connections. -1 (and nothing done) when the answer is unreadable. */
+static int take_ok(sadmit_t *a, const redisReply *reply, gw_redis_t *link)
 {
-	size_t i;
+	const char *held, *value;
+	size_t i, first;
+	int r = gw_cluster__resumed(reply, &held, &value, &first);
 
-	for (i = 1; i < reply->elements; i++)
+	if (r < 0) {
+		gw_redis_refuse(link, "admit");
+		return -1;
+	}
+	if (r > 0 && !a->resumed) {
+		if (strlen(held) >= sizeof(a->held) || strlen(value) >= sizeof(a->held_value)) {
+			gw_redis_refuse(link, "admit");
+			return -1;
+		}
+		a->resumed = 1;
+		strcpy(a->held, held);
+		strcpy(a->held_value, value);
+	}
+	for (i = first; i < reply->elements; i++)
 		if (reply->element[i]->type == REDIS_REPLY_STRING)
 			gw_cluster__kick_remote(a->c, reply->element[i]->str,
 						reply->element[i]->len, a->user);
+	return 0;
 }
 
 /* admit.lua: lobby and user on one shard. */
@@ -81,12 +104,12 @@ static void on_both(void *ud, redisReply *reply)
 	sadmit_t *a = ud;
 	int v = gw_cluster__verdict(reply);
 
+	if (v == GW_ADMIT_OK && take_ok(a, reply, a->lobby_link) < 0)
+		v = -1;
 	if (v < 0) {
 		finish(a, fallback(a), 0);
 		return;
 	}
-	if (v == GW_ADMIT_OK)
-		kick_replaced(a, reply);
 	finish(a, (gw_admit_t)v, 1);
 }
 
@@ -95,8 +118,9 @@ static void on_user(void *ud, redisReply *reply)
 	sadmit_t *a = ud;
 	int v = gw_cluster__verdict(reply);
 
+	if (v == GW_ADMIT_OK && take_ok(a, reply, a->user_link) < 0)
+		v = -1;
 	if (v == GW_ADMIT_OK) {
-		kick_replaced(a, reply);
 		finish(a, GW_ADMIT_OK, 1);
 		return;
 	}
@@ -105,8 +129,12 @@ static void on_user(void *ud, redisReply *reply)
 	 * rest); otherwise it is given back. */
 	if (v < 0)
 		v = (int)fallback(a);
-	if (v != GW_ADMIT_OK)
+	if (v != GW_ADMIT_OK) {
 		gw_cluster__release(a->c, a->conn, a->user, a->lobby, 0);
+		if (a->resumed)
+			gw_cluster__give_back(a->c, a->lobby, a->held, a->held_value);
+		a->resumed = 0;
+	}
 	finish(a, (gw_admit_t)v, 1);
 }
 
@@ -116,9 +144,11 @@ static void on_lobby(void *ud, redisReply *reply)
 	gw_cluster_t *c = a->c;
 	const gw_config_t *cfg = c->node->cfg;
 	char per_user[24];
-	const char *argv[8];
+	const char *argv[9];
 	int v = gw_cluster__verdict(reply);
 
+	if (v == GW_ADMIT_OK && take_ok(a, reply, a->lobby_link) < 0)
+		v = -1;
 	if (v < 0) {
 		finish(a, fallback(a), 0);
 		return;
@@ -136,7 +166,8 @@ static void on_lobby(void *ud, redisReply *reply)
 	argv[5] = gw_user_policy_name(cfg->user_policy);
 	argv[6] = per_user;
 	argv[7] = a->now;
-	if (gw_cluster__script(c, a->user_link, S_ADMIT_USER, on_user, a, 8, argv) != GW_OK)
+	argv[8] = a->resumed ? a->held : "";
+	if (gw_cluster__script(c, a->user_link, S_ADMIT_USER, on_user, a, 9, argv) != GW_OK)
 		on_user(a, NULL);
 }
 
@@ -154,17 +185,17 @@ int gw_cluster__admit_sharded(gw_cluster_t *c, const gw_admit_req_t *req,
 			      gw_admit_done_fn done)
 {
 	const gw_config_t *cfg = c->node->cfg;
-	char max_lobby[24], per_user[24];
-	const char *argv[11];
+	char max_lobby[24], per_user[24], margin[24];
+	const char *argv[12];
 	sadmit_t *a;
 	int rc;
 
 	if ((long)gw_registry_joined(c->node->reg) + c->pending >= cfg->node_max_connections) {
-		done(c->node, req->conn_id, GW_ADMIT_NODE_FULL);
+		done(c->node, req->conn_id, GW_ADMIT_NODE_FULL, 0);
 		return GW_OK;
 	}
 	if (share_used(c)) {
-		done(c->node, req->conn_id, GW_ADMIT_SERVER_FULL);
+		done(c->node, req->conn_id, GW_ADMIT_SERVER_FULL, 0);
 		return GW_OK;
 	}
 	a = gw_calloc(1, sizeof(*a));
@@ -191,6 +222,7 @@ int gw_cluster__admit_sharded(gw_cluster_t *c, const gw_admit_req_t *req,
 	argv[2] = a->conn;
 	argv[3] = a->user;
 	argv[4] = a->lobby;
+	gw_cluster__held_margin(c, margin);
 	if (a->lobby_link == a->user_link) {
 		argv[5] = NO_LIMIT;
 		argv[6] = NO_LIMIT;
@@ -198,10 +230,13 @@ int gw_cluster__admit_sharded(gw_cluster_t *c, const gw_admit_req_t *req,
 		argv[8] = gw_user_policy_name(cfg->user_policy);
 		argv[9] = per_user;
 		argv[10] = a->now;
-		rc = gw_cluster__script(c, a->lobby_link, S_ADMIT, on_both, a, 11, argv);
+		argv[11] = margin;
+		rc = gw_cluster__script(c, a->lobby_link, S_ADMIT, on_both, a, 12, argv);
 	} else {
 		argv[5] = max_lobby;
-		rc = gw_cluster__script(c, a->lobby_link, S_ADMIT_LOBBY, on_lobby, a, 6, argv);
+		argv[6] = a->now;
+		argv[7] = margin;
+		rc = gw_cluster__script(c, a->lobby_link, S_ADMIT_LOBBY, on_lobby, a, 8, argv);
 	}
 	if (rc != GW_OK)
 		finish(a, fallback(a), 0);

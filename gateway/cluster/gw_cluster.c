@@ -33,7 +33,7 @@
 static const char *const scripts[] = { gw_lua_admit, gw_lua_release, gw_lua_lease,
 				       gw_lua_sweep, gw_lua_restore, gw_lua_stats,
 				       gw_lua_admit_lobby, gw_lua_admit_user, gw_lua_user_conns,
-				       gw_lua_history_publish, gw_lua_history_read };
+				       gw_lua_history_publish, gw_lua_history_read, gw_lua_settle };
 
 #define RESTORE_BATCH 256
 /* /ready fails when the pub/sub self-probe is older than this. */
@@ -93,6 +93,25 @@ typedef struct {
 	char lobby[GW_LOBBY_MAX + 1];
 } admit_t;
 
+/* The user's part of connection `conn` on the user's shard, when that is
+ * not the lobby's: two idempotent HDELs. */
+void gw_cluster__release_user_part(gw_cluster_t *c, const char *conn, const char *user,
+				   gw_redis_t *u)
+{
+	char key[CH_MAX], idx[CH_MAX];
+	const char *a1[3] = { "HDEL", key, conn }, *a2[3] = { "HDEL", idx, conn };
+	size_t l1[3], l2[3];
+
+	snprintf(key, sizeof(key), "%s:user:%s", c->prefix, user);
+	snprintf(idx, sizeof(idx), "%s:node:%s:users", c->prefix, c->node->cfg->node_id);
+	l1[0] = l2[0] = 4;
+	l1[1] = strlen(key);
+	l2[1] = strlen(idx);
+	l1[2] = l2[2] = strlen(conn);
+	gw_redis_command(u, NULL, NULL, 3, a1, l1);
+	gw_redis_command(u, NULL, NULL, 3, a2, l2);
+}
+
 /*
  * release.lua on the lobby's shard removes the whole entry there (its HDEL
  * of the user's entry is a no-op when the user lives on another shard: the
@@ -106,22 +125,10 @@ void gw_cluster__release(gw_cluster_t *c, const char *conn, const char *user,
 	const char *argv[5] = { c->prefix, node, conn, user, lobby };
 	gw_redis_t *l = gw_cluster__link_lobby(c, lobby, strlen(lobby));
 	gw_redis_t *u = gw_cluster__link_user(c, user, strlen(user));
-	char key[CH_MAX], idx[CH_MAX];
-	const char *a1[3] = { "HDEL", key, conn }, *a2[3] = { "HDEL", idx, conn };
-	size_t l1[3], l2[3];
 
 	gw_cluster__script(c, l, S_RELEASE, NULL, NULL, 5, argv);
-	if (u == l || !user_part)
-		return;
-	if (gw_key_user(&c->keys, user, strlen(user), key) < 0 ||
-	    gw_key_node_users(&c->keys, node, strlen(node), idx) < 0)
-		return;
-	l1[0] = l2[0] = 4;
-	l1[1] = strlen(key);
-	l2[1] = strlen(idx);
-	l1[2] = l2[2] = strlen(conn);
-	gw_redis_command(u, NULL, NULL, 3, a1, l1);
-	gw_redis_command(u, NULL, NULL, 3, a2, l2);
+	if (u != l && user_part)
+		gw_cluster__release_user_part(c, conn, user, u);
 }
 
 gw_admit_t gw_cluster__fallback(gw_cluster_t *c, const gw_admit_req_t *req)
@@ -144,7 +151,8 @@ void gw_cluster__kick_remote(gw_cluster_t *c, const char *conn, size_t len,
 int gw_cluster__verdict(const redisReply *reply)
 {
 	static const struct { const char *s; gw_admit_t v; } names[] = {
-		{ "ok", GW_ADMIT_OK }, { "server_full", GW_ADMIT_SERVER_FULL },
+		{ "ok", GW_ADMIT_OK }, { "resumed", GW_ADMIT_OK },
+		{ "server_full", GW_ADMIT_SERVER_FULL },
 		{ "node_full", GW_ADMIT_NODE_FULL }, { "lobby_full", GW_ADMIT_LOBBY_FULL },
 		{ "user_limit", GW_ADMIT_USER_LIMIT },
 	};
@@ -163,11 +171,20 @@ static void on_admit(void *ud, redisReply *reply)
 {
 	admit_t *a = ud;
 	gw_cluster_t *c = a->c;
-	int v = gw_cluster__verdict(reply);
-	size_t i;
+	int v = gw_cluster__verdict(reply), resumed = 0;
+	const char *held = NULL, *held_value = NULL;
+	size_t i, first = 1;
 
+	if (v == GW_ADMIT_OK &&
+	    (resumed = gw_cluster__resumed(reply, &held, &held_value, &first)) < 0) {
+		/* Unreadable means refused: the link goes; the entries Redis may
+		 * hold for this connection go with the restore. */
+		gw_redis_refuse(c->shards[0].redis, "admit");
+		resumed = 0;
+		v = -1;
+	}
 	if (v >= 0) {
-		for (i = 1; v == GW_ADMIT_OK && i < reply->elements; i++)
+		for (i = first; v == GW_ADMIT_OK && i < reply->elements; i++)
 			if (reply->element[i]->type == REDIS_REPLY_STRING)
 				gw_cluster__kick_remote(c, reply->element[i]->str,
 							reply->element[i]->len, a->user);
@@ -179,11 +196,14 @@ static void on_admit(void *ud, redisReply *reply)
 		reply = NULL;
 	}
 	if (!gw_registry_find(c->node->reg, a->conn_id)) {
-		/* The client left while we asked: give the slot back. */
+		/* The client left while we asked: give the slot back, and the
+		 * held leave it took. */
 		if (v == GW_ADMIT_OK && reply)
 			gw_cluster__release(c, a->conn, a->user, a->lobby, 1);
+		if (resumed)
+			gw_cluster__give_back(c, a->lobby, held, held_value);
 	} else {
-		a->done(c->node, a->conn_id, (gw_admit_t)v);
+		a->done(c->node, a->conn_id, (gw_admit_t)v, resumed);
 	}
 	gw_free(a);
 }
@@ -194,7 +214,8 @@ static int cluster_admit(void *impl, const gw_admit_req_t *req,
 	gw_cluster_t *c = impl;
 	const gw_config_t *cfg = c->node->cfg;
 	char max_total[24], node_max[24], max_lobby[24], per_user[24], now[24];
-	const char *argv[11];
+	char margin[24];
+	const char *argv[12];
 	admit_t *a;
 
 	if (req->user_len > GW_AUTH_SUB_MAX || req->lobby_len > GW_LOBBY_MAX)
@@ -202,7 +223,7 @@ static int cluster_admit(void *impl, const gw_admit_req_t *req,
 	if (c->nshards > 1)
 		return gw_cluster__admit_sharded(c, req, done);
 	if (!gw_redis_ready(c->shards[0].redis)) {
-		done(c->node, req->conn_id, gw_cluster__fallback(c, req));
+		done(c->node, req->conn_id, gw_cluster__fallback(c, req), 0);
 		return GW_OK;
 	}
 	a = gw_calloc(1, sizeof(*a));
@@ -230,9 +251,11 @@ static int cluster_admit(void *impl, const gw_admit_req_t *req,
 	argv[8] = gw_user_policy_name(cfg->user_policy);
 	argv[9] = per_user;
 	argv[10] = now;
-	if (gw_cluster__script(c, c->shards[0].redis, S_ADMIT, on_admit, a, 11, argv) != GW_OK) {
+	gw_cluster__held_margin(c, margin);
+	argv[11] = margin;
+	if (gw_cluster__script(c, c->shards[0].redis, S_ADMIT, on_admit, a, 12, argv) != GW_OK) {
 		gw_free(a);
-		done(c->node, req->conn_id, gw_cluster__fallback(c, req));
+		done(c->node, req->conn_id, gw_cluster__fallback(c, req), 0);
 	}
 	return GW_OK;
 }
@@ -256,6 +279,8 @@ static const gw_admission_ops_t cluster_ops = {
 	.name = "redis",
 	.admit = cluster_admit,
 	.release = cluster_release,
+	.hold = gw_cluster__hold,
+	.settle = gw_cluster__settle,
 	.free = NULL, /* the cluster owns itself */
 };
 

@@ -1,8 +1,9 @@
 /*
  * gw_cluster_int.h — what gw_cluster.c (link, leases, admission, status)
  * and gw_fanout.c (the bus operations: presence events, pub/sub in and
- * out, lookups) share. Private to those two files; everyone else uses
- * gw_cluster.h and gw_bus.h.
+ * out, lookups) share, with gw_admit_shards.c (admission across shards),
+ * gw_held.c (held leaves) and gw_stats.c. Private to the cluster folder;
+ * everyone else uses gw_cluster.h and gw_bus.h.
  */
 #ifndef GW_CLUSTER_INT_H
 #define GW_CLUSTER_INT_H
@@ -21,7 +22,8 @@
 typedef struct gw_cluster gw_cluster_t;
 
 enum { S_ADMIT = 0, S_RELEASE, S_LEASE, S_SWEEP, S_RESTORE, S_STATS,
-       S_ADMIT_LOBBY, S_ADMIT_USER, S_USER_CONNS, S_HIST_PUBLISH, S_HIST_READ };
+       S_ADMIT_LOBBY, S_ADMIT_USER, S_USER_CONNS, S_HIST_PUBLISH, S_HIST_READ,
+       S_SETTLE };
 
 /*
  * One Redis shard (--redis names 1..GW_SHARDS_MAX): its link, its sweep
@@ -140,6 +142,27 @@ int gw_cluster__script(gw_cluster_t *c, gw_redis_t *link, int idx, gw_redis_repl
 		       void *ud, int argc, const char **argv);
 /* An admission script's verdict; -1 when the reply is not one. */
 int gw_cluster__verdict(const struct redisReply *reply);
+/*
+ * An OK admission script's answer: 1 when it resumed a held leave
+ * ({"resumed", held_conn, held_value, ...}; *conn and *value borrowed from
+ * the reply), 0 for a plain {"ok", ...}, -1 when the reply is not readable.
+ * *first receives the index of the first replaced connection.
+ */
+int gw_cluster__resumed(const struct redisReply *reply, const char **conn,
+			const char **value, size_t *first);
+/* The user's part of connection `conn` (ours) on link `u`, the user's
+ * shard when it is not the lobby's: two idempotent HDELs. */
+void gw_cluster__release_user_part(gw_cluster_t *c, const char *conn, const char *user,
+				   gw_redis_t *u);
+/* gw_admission_ops_t.hold and .settle (gw_held.c). */
+int gw_cluster__hold(void *impl, const gw_admit_req_t *req, uint64_t deadline_ms);
+int gw_cluster__settle(void *impl, const gw_admit_req_t *req, gw_settle_done_fn done);
+/* Puts back a held leave that a resumed admission took but could not use
+ * (the client left meanwhile, or the user's part refused). */
+void gw_cluster__give_back(gw_cluster_t *c, const char *lobby, const char *conn,
+			   const char *value);
+/* The ARGV value of held_margin_ms for the admission scripts. */
+void gw_cluster__held_margin(const gw_cluster_t *c, char out[24]);
 /* The verdict when Redis could not decide (--redis-fail-mode). */
 gw_admit_t gw_cluster__fallback(gw_cluster_t *c, const gw_admit_req_t *req);
 /* Another node's connection `conn` of `user` was replaced: tell its node. */

@@ -3,6 +3,7 @@
  */
 #include "gw_admission.h"
 #include "gw_alloc.h"
+#include "gw_grace.h"
 
 struct gw_admission {
 	const gw_admission_ops_t *ops;
@@ -42,6 +43,17 @@ void gw_admission_release(gw_admission_t *a, const gw_admit_req_t *req)
 {
 	if (a->ops->release)
 		a->ops->release(a->impl, req);
+}
+
+int gw_admission_hold(gw_admission_t *a, const gw_admit_req_t *req, uint64_t deadline_ms)
+{
+	return a->ops->hold ? a->ops->hold(a->impl, req, deadline_ms) : GW_OK;
+}
+
+int gw_admission_settle(gw_admission_t *a, const gw_admit_req_t *req,
+			gw_settle_done_fn done)
+{
+	return a->ops->settle ? a->ops->settle(a->impl, req, done) : GW_ENOENT;
 }
 
 const char *gw_admission_name(const gw_admission_t *a)
@@ -94,14 +106,27 @@ static int local_admit(void *impl, const gw_admit_req_t *req,
 		       gw_admit_done_fn done)
 {
 	gw_node_t *node = impl;
+	gw_admit_t v = gw_admission_check_local(node, req);
+	int resumed = v == GW_ADMIT_OK &&
+		      gw_grace_take(node->grace, req->lobby, req->lobby_len,
+				    req->user, req->user_len);
 
-	done(node, req->conn_id, gw_admission_check_local(node, req));
+	done(node, req->conn_id, v, resumed);
+	return GW_OK;
+}
+
+/* Standalone, the held leave lives only in gw_grace: it is announced
+ * unless a local rejoin took it (gw_grace_take) before its grace ended. */
+static int local_settle(void *impl, const gw_admit_req_t *req, gw_settle_done_fn done)
+{
+	done(impl, req->conn_id, 1);
 	return GW_OK;
 }
 
 static const gw_admission_ops_t local_ops = {
 	.name = "local",
 	.admit = local_admit,
+	.settle = local_settle,
 };
 
 gw_admission_t *gw_admission_local(gw_node_t *node)

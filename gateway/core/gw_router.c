@@ -41,14 +41,16 @@ static void tell_joined(gw_node_t *node, gw_session_t *s)
 
 /*
  * A leave a reconnect may follow is held (gw_grace) rather than told; the
- * bus still hears that the member is gone here, without the event.
+ * bus still hears that the member is gone here, without the event. 1 when
+ * held: the admission then holds the connection instead of releasing it.
  */
-static void tell_left(gw_node_t *node, gw_session_t *s, gw_close_t why)
+static int tell_left(gw_node_t *node, gw_session_t *s, gw_close_t why)
 {
 	gw_buf_t *b = gw_presence_event(node, s, 0, why == GW_CLOSE_NORMAL
 						       ? "closed" : gw_close_reason(why));
+	int held = gw_grace_hold(node->grace, s, why, b);
 
-	if (gw_grace_hold(node->grace, s, why, b)) {
+	if (held) {
 		gw_bus_lobby_left(node->bus, s, NULL);
 	} else {
 		if (b)
@@ -56,6 +58,7 @@ static void tell_left(gw_node_t *node, gw_session_t *s, gw_close_t why)
 		gw_bus_lobby_left(node->bus, s, b);
 	}
 	gw_buf_unref(b);
+	return held;
 }
 
 /* A held leave's grace ran out: told as it would have been. */
@@ -155,12 +158,13 @@ static void detach_now(gw_session_t *s)
 	s->detached = 1;
 	if (s->m.lobby) {
 		gw_admit_req_t req;
+		int held;
 
 		gw_health_stop(node->health, s);
-		tell_left(node, s, why);
+		held = tell_left(node, s, why);
 		log_conn(GW_LOG_INFO, "disconnect", s, gw_close_name(why));
 		req = req_of(s);
-		if (s->admitted)
+		if (s->admitted && !held)
 			gw_admission_release(node->admission, &req);
 		gw_registry_leave(node->reg, &s->m);
 	} else if (s->admitted) {
@@ -292,7 +296,8 @@ static void welcome_with_history(gw_node_t *node, gw_session_t *s)
 		history_done(j, GW_EUNAVAIL, &none);
 }
 
-static void admitted(gw_node_t *node, uint64_t conn_id, gw_admit_t verdict)
+static void admitted(gw_node_t *node, uint64_t conn_id, gw_admit_t verdict,
+		     int resumed)
 {
 	gw_member_t *m = gw_registry_find(node->reg, conn_id);
 	gw_session_t *s;
@@ -346,8 +351,9 @@ static void admitted(gw_node_t *node, uint64_t conn_id, gw_admit_t verdict)
 							  cfg->node_id, cfg->heartbeat_interval,
 							  cfg->max_message_size));
 	log_conn(GW_LOG_INFO, "connect", s, NULL);
-	/* Back within the grace: neither the held leave nor this join is told. */
-	if (gw_grace_resume(node->grace, s))
+	/* Back within the grace (the admission found the held leave, on this
+	 * node or another): neither the held leave nor this join is told. */
+	if (resumed)
 		gw_bus_lobby_joined(node->bus, s, NULL);
 	else
 		tell_joined(node, s);

@@ -90,11 +90,3 @@ def test_default_is_today(gateway):
         await gw.join("chess", "bob")
         subset(await alice.recv_json("presence_join"), user="bob")
     run(body())
-
-
-def test_refused_with_redis(gateway):
-    gw = gateway(leave_grace_ms=3000, redis="redis://127.0.0.1:1", wait=False)
-    rc = gw.wait_exit(10)
-    gw.expect_failure = True
-    assert rc not in (None, 0)
-    assert "--leave-grace-ms" in gw.log_text()

@@ -332,9 +332,11 @@ static gw_node_t *got_node;
 static uint64_t got_id;
 static gw_admit_t got_verdict;
 static int got_calls;
+static int got_resumed;
 
-static void done(gw_node_t *node, uint64_t conn_id, gw_admit_t verdict)
+static void done(gw_node_t *node, uint64_t conn_id, gw_admit_t verdict, int resumed)
 {
+	got_resumed = resumed;
 	got_node = node;
 	got_id = conn_id;
 	got_verdict = verdict;

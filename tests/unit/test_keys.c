@@ -37,6 +37,8 @@ static void test_names(void **state)
 	assert_string_equal(out, "{gw}:lobby:chess");
 	gw_key_user(&k, "alice", 5, out);
 	assert_string_equal(out, "{gw}:user:alice");
+	gw_key_held(&k, "chess", 5, out);
+	assert_string_equal(out, "{gw}:held:chess");
 	gw_ch_lobby(&k, "chess", 5, out);
 	assert_string_equal(out, "{gw}:ch:lobby:chess");
 	gw_ch_node(&k, "n1", 2, out);

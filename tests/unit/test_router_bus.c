@@ -291,7 +291,7 @@ static const gw_bus_ops_t fake_bus_ops = {
 
 static int fa_admit(void *impl, const gw_admit_req_t *req, gw_admit_done_fn done)
 {
-	done(impl, req->conn_id, GW_ADMIT_OK);
+	done(impl, req->conn_id, GW_ADMIT_OK, 0);
 	return GW_OK;
 }
 

@@ -6,7 +6,9 @@
 -- with each dead node's conns following its id, "" separating nodes.
 -- With several shards a node's user parts whose lobby lives on another
 -- shard are indexed in {P}:node:NODE:users; they go too (not listed: the
--- lobby's shard announces the connection).
+-- lobby's shard announces the connection). A dead node's held leaves
+-- (--leave-grace-ms) are among its conns: their records in {P}:held:LOBBY
+-- go too, and they are announced as node_lost like the others.
 local P, now = ARGV[1], tonumber(ARGV[2])
 local dead = redis.call('ZRANGEBYSCORE', P .. ':nodes', '-inf', now)
 for i = 3, #ARGV do dead[#dead + 1] = ARGV[i] end
@@ -21,6 +23,7 @@ for _, node in ipairs(dead) do
     local user, lobby = string.match(entries[i + 1], '^(.*)\t(.*)$')
     redis.call('HDEL', P .. ':lobby:' .. lobby, conn)
     redis.call('HDEL', P .. ':user:' .. user, conn)
+    redis.call('HDEL', P .. ':held:' .. lobby, conn)
     if redis.call('HINCRBY', lobbies, lobby, -1) <= 0 then redis.call('HDEL', lobbies, lobby) end
     redis.call('DECR', KEYS[1])
     out[#out + 1] = conn
