@@ -3,6 +3,7 @@
 #   make            build build/bin/gateway (and the tools), installing deps
 #   make test       unit + end-to-end tests
 #   make asan       the same tests against an Address/UB-sanitizer build
+#   make fuzz       every libFuzzer target for FUZZ_SECONDS (fuzz/README.md)
 #   make run        a local node (see README)
 #
 # Dependencies come from pkg-config; libwebsockets is built with libevent
@@ -153,7 +154,7 @@ test-js:
 test-browser: all
 	GW_BUILD=$(BUILD) tests/browser/run.sh
 
-test: all unit bench-smoke e2e test-js test-browser
+test: all unit fuzz-smoke bench-smoke e2e test-js test-browser
 
 # Benchmarks (docs/benchmarks.md). bench-smoke runs a tiny version of every
 # scenario so the tool cannot rot: it fails when gwbench does (a ramp that
@@ -187,12 +188,80 @@ asan:
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		$(MAKE) BUILD=build/asan SAN=1 OPT="-O1 -g" test
 
+# --- fuzzing (fuzz/README.md) ---------------------------------------------
+# Each fuzz/fuzz_NAME.c is a libFuzzer target, built with clang into its own
+# tree (own objects of common/ and gateway/, instrumented for coverage and
+# ASan/UBSan, each folder with the include path it has above) and run from
+# a scratch copy of fuzz/corpus/NAME, so a run never writes into the
+# repository. `fuzz` runs each for FUZZ_SECONDS; `fuzz-smoke` (part of
+# `test`) for a few, so a target that stops building or crashes at once
+# fails CI.
+FUZZ_BUILD   ?= $(BUILD)/fuzz
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 3
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+                -fno-omit-frame-pointer
+FUZZ_CFLAGS  := -std=gnu11 -O1 -g $(WARN) $(FUZZ_SAN) -fsanitize=fuzzer-no-link \
+                -D_GNU_SOURCE -MMD -MP -Icommon -I$(BUILD)/gen
+FUZZ_TARGETS := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/bin/fuzz_%)
+# Without libwebsockets: the targets that need it get fuzz/stub_lws.c.
+FUZZ_LIBS     = $(shell $(PKG_CONFIG) --libs $(PKGS)) -lpthread -ldl -lm
+FUZZ_COMMON  := $(COMMON_SRC:%.c=$(FUZZ_BUILD)/obj/%.o)
+# The core and the Redis bus as archives (the linker takes what a target
+# uses); the Redis link itself (gw_redis, gw_sentinel) is fuzz/stub_redis.c.
+FUZZ_CORE_OBJ    := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(wildcard gateway/core/*.c))
+FUZZ_CLUSTER_OBJ := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(filter-out \
+                    gateway/cluster/gw_redis.c gateway/cluster/gw_sentinel.c, \
+                    $(wildcard gateway/cluster/*.c)))
+# What each target links besides common/.
+FUZZ_EXTRA_admin   := $(FUZZ_BUILD)/obj/gateway/admin/gw_api.o
+FUZZ_EXTRA_cluster := $(FUZZ_BUILD)/obj/fuzz/stub_redis.o $(FUZZ_BUILD)/obj/fuzz/stub_lws.o \
+                      $(FUZZ_BUILD)/libcluster.a $(FUZZ_BUILD)/libcore.a
+
+.PHONY: fuzz fuzz-build fuzz-smoke
+$(FUZZ_BUILD)/obj/gateway/core/%.o: INC = $(INC_core)
+$(FUZZ_BUILD)/obj/gateway/net/%.o: INC = $(INC_net)
+$(FUZZ_BUILD)/obj/gateway/cluster/%.o: INC = $(INC_cluster)
+$(FUZZ_BUILD)/obj/gateway/admin/%.o: INC = $(INC_admin)
+$(FUZZ_BUILD)/obj/common/%.o: INC =
+# The harnesses wire a node as main.c does: they see every folder.
+$(FUZZ_BUILD)/obj/fuzz/%.o: INC = -Ifuzz $(INC_all)
+$(FUZZ_BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(INC) $(DEP_CFLAGS) -c $< -o $@
+$(FUZZ_CORE_OBJ) $(FUZZ_CLUSTER_OBJ): $(BUILD)/gen/gw_scripts.h $(BUILD)/gen/gw_static.h
+$(FUZZ_BUILD)/obj/common/gw_build.o: $(BUILD)/gen/gw_build_info.h
+$(FUZZ_BUILD)/libcore.a: $(FUZZ_CORE_OBJ)
+	@rm -f $@; ar rcs $@ $^
+$(FUZZ_BUILD)/libcluster.a: $(FUZZ_CLUSTER_OBJ)
+	@rm -f $@; ar rcs $@ $^
+
+.SECONDEXPANSION:
+$(FUZZ_BUILD)/bin/fuzz_%: $(FUZZ_BUILD)/obj/fuzz/fuzz_%.o $$(FUZZ_EXTRA_$$*) $(FUZZ_COMMON)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer $^ $(FUZZ_LIBS) -o $@
+
+fuzz-build: $(FUZZ_BINS)
+fuzz: fuzz-build
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		fuzz/run.sh $(FUZZ_BUILD) $$t $(FUZZ_SECONDS); done
+fuzz-smoke: fuzz-build
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		fuzz/run.sh $(FUZZ_BUILD) $$t $(FUZZ_SMOKE_SECONDS) >$(FUZZ_BUILD)/$$t.smoke.log 2>&1 || \
+		{ tail -n 60 $(FUZZ_BUILD)/$$t.smoke.log; \
+		  echo "fuzz-smoke $$t: FAILED (log: $(FUZZ_BUILD)/$$t.smoke.log)"; exit 1; }; \
+		echo "fuzz-smoke $$t: ok ($$(tail -n 1 $(FUZZ_BUILD)/$$t.smoke.log))"; \
+	done
+
 run: all
 	GW_BUILD=$(BUILD) deploy/run-local.sh
 
 clean:
-	rm -rf $(BUILD)/obj $(BUILD)/bin $(BUILD)/tests $(BUILD)/gen $(BUILD)/*.a build/asan
+	rm -rf $(BUILD)/obj $(BUILD)/bin $(BUILD)/tests $(BUILD)/gen $(BUILD)/*.a build/asan \
+		$(FUZZ_BUILD)
 distclean:
 	rm -rf build
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(FUZZ_BUILD)/obj -name '*.d' 2>/dev/null)

@@ -483,22 +483,18 @@ static char *trim(char *s)
 }
 
 /*
- * Reads `name = value` lines. Only whole-line '#' comments are recognised,
- * so a value (a secret, say) may contain '#'. Values are taken verbatim
- * after trimming blanks; there is no quoting.
+ * Reads `name = value` lines from `f`; `path` names it in messages. Only
+ * whole-line '#' comments are recognised, so a value (a secret, say) may
+ * contain '#'. Values are taken verbatim after trimming blanks; there is
+ * no quoting.
  */
-static int load_file(gw_config_t *cfg, const char *path, char *err, size_t errlen)
+static int load_stream(gw_config_t *cfg, FILE *f, const char *path, char *err,
+		       size_t errlen)
 {
 	char line[LINE_MAX_LEN];
 	struct origin from = { path, 0 };
-	FILE *f = fopen(path, "r");
 	int rc = GW_OK;
 
-	if (!f) {
-		set_err(err, errlen, NULL, "cannot open config file \"%s\": %s (set by --config or GW_CONFIG)",
-			path, strerror(errno));
-		return GW_EINVAL;
-	}
 	while (fgets(line, sizeof(line), f)) {
 		const struct opt *o;
 		char *s, *eq, *name;
@@ -536,6 +532,20 @@ static int load_file(gw_config_t *cfg, const char *path, char *err, size_t errle
 			strerror(errno));
 		rc = GW_EINVAL;
 	}
+	return rc;
+}
+
+static int load_file(gw_config_t *cfg, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	int rc;
+
+	if (!f) {
+		set_err(err, errlen, NULL, "cannot open config file \"%s\": %s (set by --config or GW_CONFIG)",
+			path, strerror(errno));
+		return GW_EINVAL;
+	}
+	rc = load_stream(cfg, f, path, err, errlen);
 	fclose(f);
 	return rc;
 }
@@ -645,79 +655,11 @@ static int derive_node_id(gw_config_t *cfg, char *err, size_t errlen)
 	return GW_OK;
 }
 
-static int check_whole(const gw_config_t *cfg, char *err, size_t errlen)
-{
-	for (size_t i = 0; i < N_OPTS; i++) {
-		const struct opt *o = &opts[i];
-
-		if ((o->flags & F_REQUIRED) && !**(char *const *)(const void *)((const char *)cfg + o->off)) {
-			set_err(err, errlen, NULL, "--%s (%s) is required: set it to %s", o->name,
-				o->env, o->expect);
-			return GW_EINVAL;
-		}
-	}
-	/* The history lives in Redis: a standalone node has none to keep it in. */
-	if (cfg->history_size > 0 && !*cfg->redis_url) {
-		set_err(err, errlen, NULL,
-			"--history-size %ld needs --redis: lobby history is kept in Redis; set GW_REDIS_URL or use --history-size 0",
-			cfg->history_size);
-		return GW_EINVAL;
-	}
-	/* Workers are cluster members: without Redis they could not see each other. */
-	if (strcmp(cfg->workers, "1") && !*cfg->redis_url) {
-		set_err(err, errlen, NULL,
-			"--workers %s needs --redis: each worker is its own node, and only the cluster joins their lobbies; set GW_REDIS_URL or use --workers 1",
-			cfg->workers);
-		return GW_EINVAL;
-	}
-	if (strcmp(cfg->workers, "1") && strlen(cfg->node_id) > 61) {
-		set_err(err, errlen, NULL,
-			"--node-id is too long for --workers: workers are NODE-k, at most 64 characters; shorten GW_NODE_ID");
-		return GW_EINVAL;
-	}
-	/*
-	 * /dev/token mints a token for any user: on an address other hosts
-	 * can reach that is an open door, so it takes a second, explicit flag.
-	 */
-	if (cfg->dev_tokens && !cfg->dev_tokens_any_address && !gw_config__listen_is_loopback(cfg->listen)) {
-		set_err(err, errlen, NULL,
-			"--dev-tokens (GW_DEV_TOKENS) lets anyone who reaches --listen %s mint a token for any user, and that is not a loopback address: listen on 127.0.0.1, drop --dev-tokens, or force it with --dev-tokens-any-address (GW_DEV_TOKENS_ANY_ADDRESS=true)",
-			cfg->listen);
-		return GW_EINVAL;
-	}
-	/* Half a certificate is a mistake, not a plain listener. */
-	if (!*cfg->tls_cert != !*cfg->tls_key || (cfg->admin_tls && !*cfg->tls_cert)) {
-		set_err(err, errlen, NULL, "%s: set both GW_TLS_CERT and GW_TLS_KEY, or neither",
-			cfg->admin_tls && !*cfg->tls_cert && !*cfg->tls_key
-				? "--admin-tls needs --tls-cert and --tls-key"
-				: "--tls-cert and --tls-key go together");
-		return GW_EINVAL;
-	}
-	/* A queue that cannot hold one message would drop every large one. */
-	if (cfg->send_queue_bytes < cfg->max_message_size) {
-		set_err(err, errlen, NULL,
-			"--send-queue-bytes (%ld) is smaller than --max-message-size (%ld): raise GW_SEND_QUEUE_BYTES or lower GW_MAX_MESSAGE_SIZE",
-			cfg->send_queue_bytes, cfg->max_message_size);
-		return GW_EINVAL;
-	}
-	/* Nor can a byte bucket smaller than one message ever let it pass. */
-	if (cfg->rate_bytes_burst < cfg->max_message_size) {
-		set_err(err, errlen, NULL,
-			"--rate-bytes-burst (%ld) is smaller than --max-message-size (%ld): raise GW_RATE_BYTES_BURST or lower GW_MAX_MESSAGE_SIZE",
-			cfg->rate_bytes_burst, cfg->max_message_size);
-		return GW_EINVAL;
-	}
-	return GW_OK;
-}
-
 /* --- public --------------------------------------------------------------- */
 
-int gw_config_load(gw_config_t *cfg, int argc, char **argv, char **envp,
-		   char *err, size_t errlen)
+/* Every setting at its default: the first step of every load. */
+static int load_defaults(gw_config_t *cfg, char *err, size_t errlen)
 {
-	const char *vals[N_OPTS] = { 0 };
-	const struct opt *conf = meta_opt("config");
-	const char *path;
 	int rc;
 
 	memset(cfg, 0, sizeof(*cfg));
@@ -733,6 +675,19 @@ int gw_config_load(gw_config_t *cfg, int argc, char **argv, char **envp,
 		if ((rc = set_value(cfg, &opts[i], opts[i].def, NULL, err, errlen)))
 			return rc;
 	}
+	return GW_OK;
+}
+
+int gw_config_load(gw_config_t *cfg, int argc, char **argv, char **envp,
+		   char *err, size_t errlen)
+{
+	const char *vals[N_OPTS] = { 0 };
+	const struct opt *conf = meta_opt("config");
+	const char *path;
+	int rc;
+
+	if ((rc = load_defaults(cfg, err, errlen)))
+		return rc;
 	if ((rc = scan_argv(argc, argv, vals, err, errlen)))
 		return rc;
 
@@ -753,7 +708,30 @@ int gw_config_load(gw_config_t *cfg, int argc, char **argv, char **envp,
 	}
 	if ((rc = derive_node_id(cfg, err, errlen)))
 		return rc;
-	return check_whole(cfg, err, errlen);
+	return gw_config__check_whole(cfg, err, errlen);
+}
+
+int gw_config_load_text(gw_config_t *cfg, const char *text, size_t len,
+			const char *name, char *err, size_t errlen)
+{
+	FILE *f;
+	int rc;
+
+	if ((rc = load_defaults(cfg, err, errlen)))
+		return rc;
+	/* "r" never writes to the buffer: the cast is only fmemopen's prototype.
+	 * An empty buffer is an empty file (fmemopen refuses a size of 0). */
+	f = fmemopen((void *)(uintptr_t)(len ? text : "\n"), len ? len : 1, "r");
+	if (!f) {
+		set_err(err, errlen, NULL, "cannot read the settings of %s: %s", name,
+			strerror(errno));
+		return GW_ENOMEM;
+	}
+	rc = load_stream(cfg, f, name, err, errlen);
+	fclose(f);
+	if (rc || (rc = derive_node_id(cfg, err, errlen)))
+		return rc;
+	return gw_config__check_whole(cfg, err, errlen);
 }
 
 void gw_config_free(gw_config_t *cfg)

@@ -107,6 +107,15 @@ int gw_config_load(gw_config_t *cfg, int argc, char **argv, char **envp,
 		   char *err, size_t errlen);
 void gw_config_free(gw_config_t *cfg);
 
+/*
+ * As gw_config_load with no flags, no environment and a config file whose
+ * contents are `text` (`len` bytes, not NUL-terminated; `name` stands for
+ * the file's path in messages). Same results and the same contract for
+ * `cfg`. For tests and the fuzzer (fuzz/fuzz_config.c).
+ */
+int gw_config_load_text(gw_config_t *cfg, const char *text, size_t len,
+			const char *name, char *err, size_t errlen);
+
 /* `gateway --help` text and docs/config.md (Markdown), from the table. */
 void gw_config_help(FILE *out, const char *prog);
 void gw_config_markdown(FILE *out);

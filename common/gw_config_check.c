@@ -1,8 +1,9 @@
 /*
  * gw_config_check.c — the syntax checks of string settings (the `check`
  * column of the table in gw_config.c): listen addresses, node ids, keys,
- * prefixes, Redis URLs, proxy lists, worker counts. Pure functions; each
- * returns GW_OK when the value is valid.
+ * prefixes, Redis URLs, proxy lists, worker counts; and the rules across
+ * settings that every load checks last (gw_config__check_whole). Pure
+ * functions; each returns GW_OK when the value is valid.
  */
 #include "gw_config_int.h"
 #include "gw_ipnet.h"
@@ -11,6 +12,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -167,4 +170,85 @@ int gw_config__check_workers(const char *v)
 		return GW_OK;
 	n = strtol(v, &end, 10);
 	return *v && !*end && n >= 1 && n <= 64 ? GW_OK : GW_EINVAL;
+}
+
+/* --- across settings, after every source ------------------------------------ */
+
+static void whole_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void whole_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+int gw_config__check_whole(const gw_config_t *cfg, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < gw_config_nopts; i++) {
+		const struct opt *o = &gw_config_opts[i];
+
+		if ((o->flags & F_REQUIRED) && !**(char *const *)(const void *)((const char *)cfg + o->off)) {
+			whole_err(err, errlen, "--%s (%s) is required: set it to %s", o->name,
+				o->env, o->expect);
+			return GW_EINVAL;
+		}
+	}
+	/* The history lives in Redis: a standalone node has none to keep it in. */
+	if (cfg->history_size > 0 && !*cfg->redis_url) {
+		whole_err(err, errlen,
+			"--history-size %ld needs --redis: lobby history is kept in Redis; set GW_REDIS_URL or use --history-size 0",
+			cfg->history_size);
+		return GW_EINVAL;
+	}
+	/* Workers are cluster members: without Redis they could not see each other. */
+	if (strcmp(cfg->workers, "1") && !*cfg->redis_url) {
+		whole_err(err, errlen,
+			"--workers %s needs --redis: each worker is its own node, and only the cluster joins their lobbies; set GW_REDIS_URL or use --workers 1",
+			cfg->workers);
+		return GW_EINVAL;
+	}
+	if (strcmp(cfg->workers, "1") && strlen(cfg->node_id) > 61) {
+		whole_err(err, errlen,
+			"--node-id is too long for --workers: workers are NODE-k, at most 64 characters; shorten GW_NODE_ID");
+		return GW_EINVAL;
+	}
+	/*
+	 * /dev/token mints a token for any user: on an address other hosts
+	 * can reach that is an open door, so it takes a second, explicit flag.
+	 */
+	if (cfg->dev_tokens && !cfg->dev_tokens_any_address && !gw_config__listen_is_loopback(cfg->listen)) {
+		whole_err(err, errlen,
+			"--dev-tokens (GW_DEV_TOKENS) lets anyone who reaches --listen %s mint a token for any user, and that is not a loopback address: listen on 127.0.0.1, drop --dev-tokens, or force it with --dev-tokens-any-address (GW_DEV_TOKENS_ANY_ADDRESS=true)",
+			cfg->listen);
+		return GW_EINVAL;
+	}
+	/* Half a certificate is a mistake, not a plain listener. */
+	if (!*cfg->tls_cert != !*cfg->tls_key || (cfg->admin_tls && !*cfg->tls_cert)) {
+		whole_err(err, errlen, "%s: set both GW_TLS_CERT and GW_TLS_KEY, or neither",
+			cfg->admin_tls && !*cfg->tls_cert && !*cfg->tls_key
+				? "--admin-tls needs --tls-cert and --tls-key"
+				: "--tls-cert and --tls-key go together");
+		return GW_EINVAL;
+	}
+	/* A queue that cannot hold one message would drop every large one. */
+	if (cfg->send_queue_bytes < cfg->max_message_size) {
+		whole_err(err, errlen,
+			"--send-queue-bytes (%ld) is smaller than --max-message-size (%ld): raise GW_SEND_QUEUE_BYTES or lower GW_MAX_MESSAGE_SIZE",
+			cfg->send_queue_bytes, cfg->max_message_size);
+		return GW_EINVAL;
+	}
+	/* Nor can a byte bucket smaller than one message ever let it pass. */
+	if (cfg->rate_bytes_burst < cfg->max_message_size) {
+		whole_err(err, errlen,
+			"--rate-bytes-burst (%ld) is smaller than --max-message-size (%ld): raise GW_RATE_BYTES_BURST or lower GW_MAX_MESSAGE_SIZE",
+			cfg->rate_bytes_burst, cfg->max_message_size);
+		return GW_EINVAL;
+	}
+	return GW_OK;
 }

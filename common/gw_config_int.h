@@ -1,6 +1,7 @@
 /*
  * gw_config_int.h — what the config module's files share (gw_config.c:
- * the table and loading; gw_config_check.c: the value checks;
+ * the table and loading; gw_config_check.c: the value checks and the
+ * rules across settings;
  * gw_config_doc.c: --help and docs/config.md). Private to common/gw_config*.
  */
 #ifndef GW_CONFIG_INT_H
@@ -51,5 +52,8 @@ int gw_config__check_workers(const char *v);
 int gw_config__parse_long(const char *s, long *out);
 /* Whether a --listen value's host is a loopback address. */
 int gw_config__listen_is_loopback(const char *listen);
+/* The rules across settings, once every source is applied: GW_OK, or
+ * GW_EINVAL with the message in `err`. */
+int gw_config__check_whole(const gw_config_t *cfg, char *err, size_t errlen);
 
 #endif

@@ -513,8 +513,9 @@ static int from_map(const msgpack_object *root, gw_envelope_t *e)
 		for (j = 0; f == F_UNKNOWN && j < i; j++) {
 			const msgpack_object *k2 = &m->ptr[j].key;
 
+			/* An empty key's ptr is NULL: memcmp may not see it. */
 			if (k2->via.str.size == klen &&
-			    memcmp(k2->via.str.ptr, s, klen) == 0)
+			    (klen == 0 || memcmp(k2->via.str.ptr, s, klen) == 0))
 				return GW_EINVAL;
 		}
 		seen |= 1u << f;

@@ -9,8 +9,11 @@ PKGS="build-essential cmake pkg-config patch xz-utils ca-certificates \
 libevent-dev libhiredis-dev libmsgpack-dev libcmocka-dev libjansson-dev \
 libjwt-dev libssl-dev zlib1g-dev libcap-dev"
 if [ "${DEPS_PROFILE:-all}" != build ]; then
+	# clang and its runtimes (libFuzzer, ASan, UBSan: libclang-rt-dev is
+	# libclang-rt-14-dev on Debian 12) build `make fuzz` and the
+	# fuzz-smoke step of `make test`.
 	PKGS="$PKGS redis-server redis-sentinel haproxy python3 python3-websockets python3-pytest \
-python3-yaml curl procps chromium"
+python3-yaml curl procps chromium clang libclang-rt-dev"
 	# Node.js may come from elsewhere (e.g. nodesource); only install
 	# Debian's when there is no node/npm at all.
 	command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 ||

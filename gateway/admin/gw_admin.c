@@ -1,7 +1,9 @@
 /*
  * gw_admin.c — the admin listener and the server API.
  *
- * Requests are answered on the loop; those that need the cluster (a user's
+ * POST bodies are read and checked by gw_api (apart from evhttp, so the
+ * fuzzer reaches them); this file acts on the result. Requests are
+ * answered on the loop; those that need the cluster (a user's
  * or a lobby's connections) reply from the bus's callback. libevent keeps
  * an incoming request alive until it is answered, and the bus is freed
  * before the listener at shutdown, so every pending callback (called with
@@ -13,6 +15,7 @@
  */
 #include "gw_admin.h"
 #include "gw_alloc.h"
+#include "gw_api.h"
 #include "gw_auth.h"
 #include "gw_bus.h"
 #include "gw_http.h"
@@ -34,9 +37,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BODY_MAX (64 * 1024)
 /* libevent refuses bodies past this itself (with an HTML page); between
- * BODY_MAX and this we answer with our own JSON 413. */
+ * GW_API_BODY_MAX and this we answer with our own JSON 413. */
 #define BODY_HARD_MAX (1024 * 1024)
 
 struct gw_admin {
@@ -128,64 +130,6 @@ static int authorized(gw_node_t *node, struct evhttp_request *req)
 	       CRYPTO_memcmp(got, key, strlen(key)) == 0;
 }
 
-/* Parses the body as a JSON object; replies and returns NULL on failure. */
-static json_t *body_json(struct evhttp_request *req)
-{
-	struct evbuffer *in = evhttp_request_get_input_buffer(req);
-	size_t len = evbuffer_get_length(in);
-	json_t *j;
-
-	if (len > BODY_MAX) {
-		reply_error(req, 413, "too_large", "request body over 64 KiB");
-		return NULL;
-	}
-	j = json_loadb((const char *)evbuffer_pullup(in, -1), len, 0, NULL);
-	if (!json_is_object(j)) {
-		json_decref(j);
-		reply_error(req, 400, "bad_request", "the body must be a JSON object");
-		return NULL;
-	}
-	return j;
-}
-
-/*
- * An optional string field: NULL when absent; a field that is present but
- * not a non-empty string is a bad request (`*bad` set, reply sent once).
- */
-static const char *str_field(struct evhttp_request *req, json_t *j, const char *k,
-			     int *bad)
-{
-	json_t *v = json_object_get(j, k);
-	char msg[96];
-
-	if (!v)
-		return NULL;
-	if (json_is_string(v) && json_string_length(v))
-		return json_string_value(v);
-	if (!*bad) {
-		snprintf(msg, sizeof(msg), "field %s must be a non-empty string", k);
-		reply_error(req, 400, "bad_request", msg);
-	}
-	*bad = 1;
-	return NULL;
-}
-
-/* "data" re-serialised compactly, or NULL (reply sent). Caller frees. */
-static char *data_field(struct evhttp_request *req, json_t *j)
-{
-	json_t *v = json_object_get(j, "data");
-	char *s;
-
-	if (!v) {
-		reply_error(req, 400, "bad_request", "missing field: data");
-		return NULL;
-	}
-	s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-	if (!s)
-		reply_error(req, 500, "internal", "out of memory");
-	return s;
-}
-
 /* --- API: deliveries ----------------------------------------------------------------------- */
 
 typedef struct {
@@ -255,73 +199,61 @@ static int deliver_lobby_cb(gw_lobby_t *l, void *ud)
 
 static void api_post(gw_node_t *node, struct evhttp_request *req, const char *what)
 {
-	json_t *j = body_json(req);
-	const char *from, *lobby, *user, *conn;
-	char *data;
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in);
+	const char *code;
+	char msg[96];
+	gw_api_req_t r;
 	gw_buf_t *frame;
-	int bad = 0;
+	int status;
 
-	if (!j)
-		return;
-	from = str_field(req, j, "from", &bad);
-	from = from ? from : "server";
-	lobby = str_field(req, j, "lobby", &bad);
-	user = str_field(req, j, "user", &bad);
-	conn = str_field(req, j, "connection_id", &bad);
-	if (bad) {
-		json_decref(j);
+	if (gw_api_req_parse(what, len > GW_API_BODY_MAX ? NULL
+				   : (const char *)evbuffer_pullup(in, -1),
+			     len, &r, &status, &code, msg, sizeof(msg))) {
+		reply_error(req, status, code, msg);
+		gw_api_req_clear(&r);
 		return;
 	}
-	if (strcmp(what, "kick") == 0) {
-		if (!user)
-			reply_error(req, 400, "bad_request", "missing field: user");
-		else
-			to_user(node, req, user, conn, NULL);
-		json_decref(j);
-		return;
-	}
-	if (!(data = data_field(req, j))) {
-		json_decref(j);
-		return;
-	}
-	if (strcmp(what, "publish") == 0) {
+	switch (r.op) {
+	case GW_API_KICK:
+		to_user(node, req, r.user, r.conn, NULL);
+		break;
+	case GW_API_PUBLISH: {
 		gw_lobby_t *l;
 
-		if (!lobby || !gw_lobby_name_valid(lobby, strlen(lobby))) {
-			reply_error(req, 400, "bad_request", "missing or invalid field: lobby");
-			goto out;
-		}
 		/* History on: through the lobby's history, like a client's. */
 		if (node->cfg->history_size > 0 &&
-		    (frame = gw_proto_message_head(lobby, from, data, strlen(data)))) {
-			int rc = gw_bus_publish_history(node->bus, lobby, frame, 0);
+		    (frame = gw_proto_message_head(r.lobby, r.from, r.data, r.data_len))) {
+			int rc = gw_bus_publish_history(node->bus, r.lobby, frame, 0);
 
 			gw_buf_unref(frame);
 			frame = NULL;
 			if (rc == GW_OK) {
 				reply_json(req, 200, "{\"ok\":true}");
-				goto out;
+				break;
 			}
 		}
-		frame = gw_proto_message(lobby, from, data, strlen(data));
+		frame = gw_proto_message(r.lobby, r.from, r.data, r.data_len);
 		if (!frame) {
 			reply_error(req, 500, "internal", "out of memory");
-			goto out;
+			break;
 		}
-		if ((l = gw_registry_lobby(node->reg, lobby, strlen(lobby))))
+		if ((l = gw_registry_lobby(node->reg, r.lobby, strlen(r.lobby))))
 			gw_router_deliver_lobby(node, l, frame, 0);
-		if (gw_bus_publish(node->bus, lobby, frame))
+		if (gw_bus_publish(node->bus, r.lobby, frame))
 			reply_error(req, 503, "unavailable", "the cluster could not be reached");
 		else
 			reply_json(req, 200, "{\"ok\":true}");
 		gw_buf_unref(frame);
-	} else if (strcmp(what, "broadcast") == 0) {
+		break;
+	}
+	case GW_API_BROADCAST: {
 		void *a[2];
 
-		frame = gw_proto_message("*", from, data, strlen(data));
+		frame = gw_proto_message("*", r.from, r.data, r.data_len);
 		if (!frame) {
 			reply_error(req, 500, "internal", "out of memory");
-			goto out;
+			break;
 		}
 		a[0] = node;
 		a[1] = frame;
@@ -331,20 +263,17 @@ static void api_post(gw_node_t *node, struct evhttp_request *req, const char *wh
 		else
 			reply_json(req, 200, "{\"ok\":true}");
 		gw_buf_unref(frame);
-	} else { /* send */
-		if (!user) {
-			reply_error(req, 400, "bad_request", "missing field: user");
-			goto out;
-		}
-		frame = gw_proto_direct(from, data, strlen(data));
+		break;
+	}
+	case GW_API_SEND:
+		frame = gw_proto_direct(r.from, r.data, r.data_len);
 		if (!frame)
 			reply_error(req, 500, "internal", "out of memory");
 		else
-			to_user(node, req, user, NULL, frame); /* takes frame */
+			to_user(node, req, r.user, NULL, frame); /* takes frame */
+		break;
 	}
-out:
-	free(data);
-	json_decref(j);
+	gw_api_req_clear(&r);
 }
 
 /* --- API: lookups ------------------------------------------------------------------------- */

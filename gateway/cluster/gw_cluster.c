@@ -634,9 +634,19 @@ void gw_cluster_free(gw_cluster_t *c)
 	if (c->timer)
 		event_free(c->timer);
 	for (i = 0; i < GW_SHARDS_MAX; i++) {
+		gw_redis_t *r = c->shards[i].redis;
+
 		if (c->shards[i].sweep_ev)
 			event_free(c->shards[i].sweep_ev);
-		gw_redis_free(c->shards[i].redis);
+		/*
+		 * Forgotten before it is freed: freeing fails the link's
+		 * pending calls with NULL, and their callbacks may reach for
+		 * any shard's link (a sharded admission gives its slot back on
+		 * the lobby's shard). A freed link must read as absent (not
+		 * ready), never dangle. Found by fuzz_cluster.
+		 */
+		c->shards[i].redis = NULL;
+		gw_redis_free(r);
 	}
 	gw_buf_unref(c->snapshot);
 	gw_buf_unref(c->stats_nodes);

@@ -966,6 +966,35 @@ static void test_alloc_failure(void **state)
 	unlink(path);
 }
 
+/* The buffer entry point (fuzz/fuzz_config.c) reads exactly as a file does. */
+static void test_load_text(void **state)
+{
+	static const char good[] = "# node\njwt_secret = " SECRET "\nnode_id = n1\n"
+				   "max_connections = 7";
+	static const char bad[] = "jwt_secret = " SECRET "\n\nrate_limit = 12x\n";
+	gw_config_t c;
+
+	(void)state;
+	/* Not NUL-terminated: the length is the end, not a NUL. */
+	assert_int_equal(gw_config_load_text(&c, good, sizeof(good) - 1, "t.conf", err,
+					     sizeof(err)), GW_OK);
+	assert_string_equal(c.node_id, "n1");
+	assert_int_equal(c.max_connections, 7);
+	gw_config_free(&c);
+	assert_int_equal(gw_config_load_text(&c, good, 20, "t.conf", err, sizeof(err)),
+			 GW_EINVAL); /* cut inside the secret: too short */
+	gw_config_free(&c);
+	assert_int_equal(gw_config_load_text(&c, bad, sizeof(bad) - 1, "t.conf", err,
+					     sizeof(err)), GW_EINVAL);
+	assert_string_equal(err, "t.conf:3: invalid value \"12x\" for --rate-limit "
+				 "(GW_RATE_LIMIT): expected an integer from 1 to 1000000");
+	gw_config_free(&c);
+	assert_int_equal(gw_config_load_text(&c, "", 0, "t.conf", err, sizeof(err)),
+			 GW_EINVAL); /* the secret is required */
+	assert_non_null(strstr(err, "--jwt-secret"));
+	gw_config_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -988,6 +1017,7 @@ int main(void)
 		cmocka_unit_test(test_tls_settings),
 		cmocka_unit_test(test_version_flag),
 		cmocka_unit_test(test_file),
+		cmocka_unit_test(test_load_text),
 		cmocka_unit_test(test_help),
 		cmocka_unit_test(test_markdown_rows),
 		cmocka_unit_test(test_docs_match),

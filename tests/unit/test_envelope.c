@@ -1467,6 +1467,10 @@ static void test_duplicate_keys(void **state)
 		assert_int_equal(try_bb(&bb), GW_EINVAL);
 		bb_free(&bb);
 	}
+	/* Two empty keys: msgpack-c gives an empty string a NULL ptr, which
+	 * the comparison must not hand to memcmp (UBSan; found by
+	 * fuzz_envelope, corpus/envelope/regress-empty-key-twice). */
+	assert_int_equal(try_decode("\x82\xa0\xa0\xa0\xa0", 5), GW_EINVAL);
 }
 
 static void test_type_values(void **state)
