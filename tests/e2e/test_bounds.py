@@ -87,6 +87,29 @@ def test_fragments_with_interleaved_ping(gateway):
     run(body())
 
 
+def test_largest_ping_answered_whole_and_long_frames_reassembled(gateway):
+    """lws hands frames over in pieces of the gateway's rx buffer
+    (GW_RX_BUFFER, 128 bytes) and answers a ping from that buffer: a
+    125-byte ping (the most RFC 6455 allows) comes back whole in one pong,
+    and single frames many times the buffer arrive intact."""
+    gw = gateway()
+
+    async def body():
+        b = await gw.join("chess", "bob")
+        r = await gw.raw("chess", "alice")
+        payload = bytes(range(125))
+        await r.send_frame(OP_PING, payload)
+        ev = await r.recv_event()
+        while ev[0] == "text":
+            ev = await r.recv_event()
+        assert ev == ("pong", payload), ev[:1]
+        for n in (129, 1000, 4000):
+            await r.send_frame(OP_TEXT, sized(n).encode())
+            m = await b.recv_json("message")
+            assert m["data"] == "x" * (n - 30), n  # sized() wraps 30 bytes
+    run(body())
+
+
 def test_fragmented_message_too_big_closes_1009(gateway):
     gw = gateway(max_message_size=1024)
 
