@@ -294,9 +294,12 @@ void gw_session_release(gw_session_t *s, gw_buf_t *const *first, size_t n,
  * writeable at once, a session whose queue just became non-empty joins the
  * node's flush list (by id: it may close meanwhile) and the one timer asks
  * for all of them when the window ends; by then several frames are queued
- * and go out in one write (write_batch). The fast path is off while the
- * window is on: writing at once is what the window trades away.
+ * and go out in one send(2) (flush_direct; write_batch from a writeable
+ * when lws holds output). The fast path is off while the window is on:
+ * writing at once is what the window trades away.
  */
+static int flush_direct(gw_session_t *s);
+
 static void flush_cb(evutil_socket_t fd, short what, void *arg)
 {
 	gw_node_t *node = arg;
@@ -312,7 +315,7 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
 		if (!s || !s->flush_pending)
 			continue;
 		s->flush_pending = 0;
-		if (s->q_len && s->wsi)
+		if (s->q_len && s->wsi && !flush_direct(s))
 			lws_callback_on_writable(s->wsi);
 	}
 }
@@ -466,13 +469,16 @@ void gw_session_close(gw_session_t *s, gw_close_t why)
  */
 #define BATCH_MAX (64 * 1024)
 
-static int write_batch(gw_session_t *s)
+/*
+ * Moves queued frames, laid out end to end, into `p` (BATCH_MAX bytes) until
+ * the next would not fit; returns the bytes and the frame count in *frames.
+ */
+static size_t batch_fill(gw_session_t *s, unsigned char *p, size_t *frames)
 {
-	static unsigned char scratch[LWS_PRE + BATCH_MAX];
-	unsigned char *p = scratch + LWS_PRE;
 	const gw_session_writer_t *w = s->w;
-	size_t off = 0, frames = 0;
+	size_t off = 0;
 
+	*frames = 0;
 	while (s->q_len) {
 		gw_buf_t *b = s->q[s->q_head];
 
@@ -484,15 +490,64 @@ static int write_batch(gw_session_t *s)
 		s->q_bytes -= b->len;
 		s->node->stats.bytes_out += b->len;
 		gw_buf_unref(b);
-		frames++;
+		(*frames)++;
 	}
+	if (*frames) {
+		s->node->stats.batches++;
+		s->node->stats.batched_frames += *frames;
+	}
+	return off;
+}
+
+static unsigned char batch_scratch[LWS_PRE + BATCH_MAX];
+
+static int write_batch(gw_session_t *s)
+{
+	unsigned char *p = batch_scratch + LWS_PRE;
+	size_t frames, off = batch_fill(s, p, &frames);
+
 	if (!frames)
 		return 0; /* the head frame alone is too big: send it on its own */
-	s->node->stats.batches++;
-	s->node->stats.batched_frames += frames;
 	if (lws_write(s->wsi, p, off, LWS_WRITE_HTTP) < 0)
 		return -1;
 	if (s->q_len || s->state == GW_SS_CLOSING)
+		lws_callback_on_writable(s->wsi);
+	return 1;
+}
+
+/*
+ * The window's end for one WebSocket session: its queued frames go out in
+ * one send(2) straight from here, as the fast path would write one frame —
+ * no POLLOUT armed and disarmed for it. What the socket does not take is
+ * handed to lws at once (it sends it before anything else). Returns 0 when
+ * the session must wait for a writeable instead (lws has output of its
+ * own, the head frame is too large to batch, TLS, closing).
+ */
+static int flush_direct(gw_session_t *s)
+{
+	unsigned char *p = batch_scratch + LWS_PRE;
+	size_t frames, off;
+	ssize_t n;
+
+	if (s->w != &gw_session_ws_writer || !s->direct || s->state != GW_SS_OPEN ||
+	    s->peer_closed || lws_partial_buffered(s->wsi))
+		return 0;
+	off = batch_fill(s, p, &frames);
+	if (!frames)
+		return 0;
+	n = send(lws_get_socket_fd(s->wsi), p, off, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+		s->direct = 0;
+	if (n < 0)
+		n = 0;
+	if ((size_t)n < off) {
+		s->node->stats.partial_writes++;
+		if (lws_write(s->wsi, p + n, off - (size_t)n, LWS_WRITE_HTTP) < 0) {
+			gw_session_close(s, GW_CLOSE_INTERNAL);
+			return 1;
+		}
+	}
+	if (s->q_len)
 		lws_callback_on_writable(s->wsi);
 	return 1;
 }
