@@ -3,7 +3,6 @@
  */
 #include "gw_admission.h"
 #include "gw_alloc.h"
-#include "gw_grace.h"
 
 struct gw_admission {
 	const gw_admission_ops_t *ops;
@@ -107,16 +106,16 @@ static int local_admit(void *impl, const gw_admit_req_t *req,
 {
 	gw_node_t *node = impl;
 	gw_admit_t v = gw_admission_check_local(node, req);
-	int resumed = v == GW_ADMIT_OK &&
-		      gw_grace_take(node->grace, req->lobby, req->lobby_len,
-				    req->user, req->user_len);
+	int resumed = v == GW_ADMIT_OK && node->held_take &&
+		      node->held_take(node, req->lobby, req->lobby_len,
+				      req->user, req->user_len);
 
 	done(node, req->conn_id, v, resumed);
 	return GW_OK;
 }
 
 /* Standalone, the held leave lives only in gw_grace: it is announced
- * unless a local rejoin took it (gw_grace_take) before its grace ended. */
+ * unless a local rejoin took it (node->held_take) before its grace ended. */
 static int local_settle(void *impl, const gw_admit_req_t *req, gw_settle_done_fn done)
 {
 	done(impl, req->conn_id, 1);

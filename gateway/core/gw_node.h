@@ -64,6 +64,14 @@ typedef struct gw_node {
 	gw_bus_t *bus;          /* to the other nodes (gw_bus.h); never NULL */
 	gw_health_t *health;
 	gw_grace_t *grace;      /* held leaves, --leave-grace-ms (gw_router) */
+	/*
+	 * Standalone rejoin of a held leave: 1 if a leave of `user` held in
+	 * `lobby` was taken (gw_grace_take, set by the router). The local
+	 * admission asks through this, so it needs no include of gw_grace.
+	 * NULL: nothing is ever held.
+	 */
+	int (*held_take)(struct gw_node *node, const char *lobby, size_t lobby_len,
+			 const char *user, size_t user_len);
 	gw_peers_t *peers;      /* per-IP and handshake bookkeeping (gw_server) */
 	gw_tls_t *tls;          /* NULL unless --tls-cert: wss:// */
 	gw_stats_t stats;

@@ -92,12 +92,19 @@ static const gw_session_up_t session_up = {
 	.closed = gw_router_forget,
 };
 
+static int held_take(gw_node_t *node, const char *lobby, size_t lobby_len,
+		     const char *user, size_t user_len)
+{
+	return gw_grace_take(node->grace, lobby, lobby_len, user, user_len);
+}
+
 int gw_router_init(gw_node_t *node)
 {
 	node->up = &session_up;
 	gw_list_init(&node->reap);
 	node->reap_ev = event_new(node->base, -1, 0, reap_cb, node);
 	node->grace = gw_grace_create(node, announce_held);
+	node->held_take = held_take;
 	return node->reap_ev && node->grace && gw_session_flush_init(node) == GW_OK
 		       ? GW_OK : GW_ENOMEM;
 }
