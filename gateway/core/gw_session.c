@@ -152,26 +152,44 @@ static size_t frame_header(unsigned char *h, size_t len)
  * was written and it must be queued, -1 if lws refused the rest (the
  * connection is broken; lws closes it).
  */
+ssize_t gw_session_send_now(gw_session_t *s, const unsigned char *p, size_t len)
+{
+	ssize_t n = send(lws_get_socket_fd(s->wsi), p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+	if (n >= 0)
+		return n;
+	/* A broken socket is lws's to notice; the queue path lets it. */
+	if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+		s->direct = 0;
+	return 0;
+}
+
+int gw_session_hand_rest(gw_session_t *s, const unsigned char *p, size_t len)
+{
+	/* lws keeps what it cannot send now; it needs LWS_PRE in front. */
+	unsigned char *rest = gw_malloc(LWS_PRE + len);
+	int rc;
+
+	if (!rest)
+		return -1;
+	memcpy(rest + LWS_PRE, p, len);
+	rc = lws_write(s->wsi, rest + LWS_PRE, len, LWS_WRITE_HTTP);
+	gw_free(rest);
+	return rc < 0 ? -1 : 0;
+}
+
 static int ws_direct(gw_session_t *s, gw_buf_t *b)
 {
-	unsigned char *data = gw_buf_data(b), *rest;
+	unsigned char *data = gw_buf_data(b);
 	unsigned char hdr[10];
 	size_t hl = frame_header(hdr, b->len), total = hl + b->len;
 	ssize_t n;
-	int rc;
 
 	if (!s->direct || s->state != GW_SS_OPEN || s->q_len || s->peer_closed ||
 	    lws_partial_buffered(s->wsi))
 		return 0;
 	memcpy(data - hl, hdr, hl);
-	n = send(lws_get_socket_fd(s->wsi), data - hl, total, MSG_DONTWAIT | MSG_NOSIGNAL);
-	if (n < 0) {
-		/* A broken socket is lws's to notice; the queue path lets it. */
-		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-			s->direct = 0;
-		return 0;
-	}
-	if (n == 0)
+	if (!(n = gw_session_send_now(s, data - hl, total)))
 		return 0;
 	s->node->stats.bytes_out += b->len;
 	if (n == (ssize_t)total) {
@@ -179,14 +197,7 @@ static int ws_direct(gw_session_t *s, gw_buf_t *b)
 		return 1;
 	}
 	s->node->stats.partial_writes++;
-	/* lws copies what it cannot send now; it needs LWS_PRE in front. */
-	rest = gw_malloc(LWS_PRE + total - (size_t)n);
-	if (!rest)
-		return -1;
-	memcpy(rest + LWS_PRE, data - hl + n, total - (size_t)n);
-	rc = lws_write(s->wsi, rest + LWS_PRE, total - (size_t)n, LWS_WRITE_HTTP);
-	gw_free(rest);
-	return rc < 0 ? -1 : 1;
+	return gw_session_hand_rest(s, data - hl + n, total - (size_t)n) < 0 ? -1 : 1;
 }
 
 /* --- history: the hold (gw_hold_t) ----------------------------------------- */
@@ -535,14 +546,10 @@ static int flush_direct(gw_session_t *s)
 	off = batch_fill(s, p, &frames);
 	if (!frames)
 		return 0;
-	n = send(lws_get_socket_fd(s->wsi), p, off, MSG_DONTWAIT | MSG_NOSIGNAL);
-	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-		s->direct = 0;
-	if (n < 0)
-		n = 0;
+	n = gw_session_send_now(s, p, off);
 	if ((size_t)n < off) {
 		s->node->stats.partial_writes++;
-		if (lws_write(s->wsi, p + n, off - (size_t)n, LWS_WRITE_HTTP) < 0) {
+		if (gw_session_hand_rest(s, p + n, off - (size_t)n) < 0) {
 			gw_session_close(s, GW_CLOSE_INTERNAL);
 			return 1;
 		}

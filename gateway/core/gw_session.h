@@ -32,6 +32,8 @@
 #include "gw_node.h"
 #include "gw_ratelimit.h"
 
+#include <sys/types.h>
+
 struct lws;
 
 typedef enum {
@@ -178,6 +180,17 @@ struct gw_session {
  * written into `buf` (at least GW_CONN_ID_MAX bytes). Returns `buf`.
  */
 char *gw_session_id_str(const gw_session_t *s, char *buf);
+
+/*
+ * The fast paths' two steps, for the writers (gw_session.c, gw_sse.c).
+ * gw_session_send_now: one non-blocking send(2) of the laid-out bytes;
+ * returns how many the socket took (0: none; a broken socket also clears
+ * s->direct and lets lws notice it). gw_session_hand_rest: gives the bytes
+ * the socket did not take to lws at once (copied behind LWS_PRE), which
+ * sends them before anything else it writes; 0, or -1 when lws refused.
+ */
+ssize_t gw_session_send_now(gw_session_t *s, const unsigned char *p, size_t len);
+int gw_session_hand_rest(gw_session_t *s, const unsigned char *p, size_t len);
 
 /*
  * Sends `b` (the caller keeps its reference): written at once when the

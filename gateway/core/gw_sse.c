@@ -9,11 +9,9 @@
 #include "gw_sse.h"
 #include "gw_alloc.h"
 
-#include <errno.h>
 #include <libwebsockets.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
 
 /* "id: " digits "\n" "data: " ... "\n\n" */
 #define SSE_OVERHEAD (4 + GW_SSE_ID_MAX + 1 + 6 + 2)
@@ -235,13 +233,7 @@ static int sse_direct(gw_session_t *s, gw_buf_t *b)
 	    b->len + SSE_OVERHEAD > SSE_SCRATCH || lws_partial_buffered(s->wsi))
 		return 0;
 	total = sse_frame(b, p);
-	n = send(lws_get_socket_fd(s->wsi), p, total, MSG_DONTWAIT | MSG_NOSIGNAL);
-	if (n < 0) {
-		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-			s->direct = 0;
-		return 0;
-	}
-	if (n == 0)
+	if (!(n = gw_session_send_now(s, p, total)))
 		return 0;
 	s->node->stats.bytes_out += b->len;
 	if (n == (ssize_t)total) {
@@ -249,9 +241,7 @@ static int sse_direct(gw_session_t *s, gw_buf_t *b)
 		return 1;
 	}
 	s->node->stats.partial_writes++;
-	/* The rest is lws's; the scratch has LWS_PRE in front of any offset. */
-	memmove(p, p + n, total - (size_t)n);
-	return write_http(s, p, total - (size_t)n) < 0 ? -1 : 1;
+	return gw_session_hand_rest(s, p + n, total - (size_t)n) < 0 ? -1 : 1;
 }
 
 static int sse_one(gw_session_t *s, gw_buf_t *b)
