@@ -407,6 +407,26 @@ static void refuse_http(gw_node_t *node, struct lws *wsi, gw_peer_t *c,
 		(void)!send(fd, out, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
+/*
+ * The address accept() returned, handed from lws's FILTER_NETWORK_CONNECTION
+ * (the listen socket's callback) to NEW_CLIENT_INSTANTIATED, which lws issues
+ * for the same fd in the same call (ops-listen.c): one getpeername(2) fewer
+ * per connection. Matched by fd; anything else asks the kernel.
+ */
+static struct {
+	int fd;
+	socklen_t len;
+	struct sockaddr_storage ss;
+} accepted = { .fd = -1 };
+
+static void on_filter_network(const struct lws_filter_network_conn_args *a)
+{
+	accepted.fd = a->accept_fd;
+	accepted.len = a->clilen <= sizeof(accepted.ss) ? a->clilen : 0;
+	if (accepted.len)
+		memcpy(&accepted.ss, &a->cli_addr, accepted.len);
+}
+
 /* A new TCP connection: count it (handshake, per-IP) or refuse it. */
 static int on_accept(gw_node_t *node, struct lws *wsi)
 {
@@ -417,8 +437,14 @@ static int on_accept(gw_node_t *node, struct lws *wsi)
 	gw_peer_t *c = NULL;
 	gw_peer_verdict_t v;
 
-	if (fd >= 0 && getpeername(fd, (struct sockaddr *)&ss, &len) == 0 &&
-	    gw_ip_from_sockaddr((struct sockaddr *)&ss, len, &ip) == GW_OK)
+	if (fd >= 0 && fd == accepted.fd && accepted.len) {
+		memcpy(&ss, &accepted.ss, accepted.len);
+		len = accepted.len;
+	} else if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &len) != 0) {
+		len = 0;
+	}
+	accepted.fd = -1;
+	if (len && gw_ip_from_sockaddr((struct sockaddr *)&ss, len, &ip) == GW_OK)
 		peer = &ip;
 	v = gw_peers_accept(node->peers, peer, &c);
 	lws_set_opaque_user_data(wsi, c);
@@ -462,6 +488,12 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 	gw_node_t *node;
 
 	switch (reason) {
+	case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+		/* lws passes its args as `user` here (`in` is the fd) */
+		if (user)
+			on_filter_network(user);
+		return 0;
+
 	case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
 		return on_accept(node_of(wsi), wsi);
 
