@@ -1,6 +1,7 @@
 /*
- * gw_log.c — one log line per event, written with a single write(2) so lines
- * from several processes sharing a file never interleave.
+ * gw_log.c — one log line per event; every write(2) carries whole lines, so
+ * lines from several processes sharing a file never interleave. Batching:
+ * gw_log.h.
  */
 #include "gw_log.h"
 #include "gw_alloc.h"
@@ -17,6 +18,12 @@ gw_log_level_t gw_log_level = GW_LOG_INFO;
 static int log_fd = 2;
 static char *log_path;
 static gw_log_format_t log_fmt = GW_LOG_LOGFMT;
+
+/* Batching (gw_log_batch): whole lines waiting for gw_log_flush(). */
+static char batch[GW_LOG_BATCH_MAX];
+static size_t batch_len;
+static void (*batch_arm)(void *ud);
+static void *batch_ud;
 
 static const char *level_names[] = { "debug", "info", "warn", "error", "off" };
 
@@ -54,10 +61,34 @@ int gw_log_open(const char *path, gw_log_level_t level, gw_log_format_t fmt)
 	return GW_OK;
 }
 
+static void write_all(const char *p, size_t n)
+{
+	ssize_t w;
+
+	do
+		w = write(log_fd, p, n);
+	while (w < 0 && errno == EINTR);
+}
+
+void gw_log_flush(void)
+{
+	if (batch_len)
+		write_all(batch, batch_len);
+	batch_len = 0;
+}
+
+void gw_log_batch(void (*arm)(void *ud), void *ud)
+{
+	gw_log_flush();
+	batch_arm = arm;
+	batch_ud = ud;
+}
+
 int gw_log_reopen(void)
 {
 	int fd;
 
+	gw_log_flush();
 	if (!log_path)
 		return GW_OK;
 	fd = open_path();
@@ -71,6 +102,7 @@ int gw_log_reopen(void)
 
 void gw_log_close(void)
 {
+	gw_log_flush();
 	if (log_fd > 2)
 		close(log_fd);
 	log_fd = 2;
@@ -156,7 +188,6 @@ void gw_log_emit(gw_log_level_t lvl, const char *event, const gw_field_t *f,
 	struct timespec now;
 	struct tm tm;
 	size_t i, tl;
-	ssize_t w;
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
@@ -192,7 +223,17 @@ void gw_log_emit(gw_log_level_t lvl, const char *event, const gw_field_t *f,
 		}
 	}
 	buf[l.len++] = '\n';
-	do
-		w = write(log_fd, buf, l.len);
-	while (w < 0 && errno == EINTR);
+	if (!batch_arm || l.len > sizeof(batch)) {
+		gw_log_flush(); /* keep the order */
+		write_all(buf, l.len);
+		return;
+	}
+	if (batch_len + l.len > sizeof(batch))
+		gw_log_flush();
+	memcpy(batch + batch_len, buf, l.len);
+	batch_len += l.len;
+	if (lvl >= GW_LOG_WARN)
+		gw_log_flush();
+	else if (batch_len == l.len)
+		batch_arm(batch_ud);
 }

@@ -8,6 +8,16 @@
  *
  * The level is checked before any argument is evaluated. Secrets (tokens)
  * must never be passed as fields. Not thread-safe: the daemon is one thread.
+ *
+ * Each write(2) carries whole lines, so lines from several processes sharing
+ * a file or a pipe never interleave. By default every line is its own write.
+ * With gw_log_batch() (the daemon's loop), debug and info lines wait in a
+ * buffer of at most GW_LOG_BATCH_MAX bytes (PIPE_BUF: a pipe writes it
+ * atomically) until the loop flushes it (the daemon: 20 ms after the first
+ * waiting line), so a connect storm costs one write per 4 KiB of lines
+ * instead of one per connection; a warn or error line flushes at once, with
+ * the lines before it, in order. A crash can lose the last 20 ms of info
+ * lines.
  */
 #ifndef GW_LOG_H
 #define GW_LOG_H
@@ -58,6 +68,17 @@ void gw_log_close(void);
 
 void gw_log_emit(gw_log_level_t lvl, const char *event, const gw_field_t *f,
 		 size_t n);
+
+#define GW_LOG_BATCH_MAX 4096
+
+/*
+ * Turns batching on: `arm(ud)` is called when the first line waits in an
+ * empty buffer, and the caller must then call gw_log_flush() soon (the
+ * daemon: at its next loop turn). arm NULL turns batching off, flushing
+ * first. gw_log_reopen() and gw_log_close() flush too.
+ */
+void gw_log_batch(void (*arm)(void *ud), void *ud);
+void gw_log_flush(void);
 
 const char *gw_log_level_name(gw_log_level_t lvl);
 

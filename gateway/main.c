@@ -43,6 +43,7 @@ typedef struct {
 	run_state_t state;
 	uint64_t drain_deadline;
 	struct event *sigterm, *sigint, *sighup, *drain_timer;
+	struct event *log_flush; /* lives until cleanup(): logs outlast stop() */
 } daemon_t;
 
 static void set_state(daemon_t *d, run_state_t st)
@@ -183,6 +184,30 @@ static int split_listen(const char *listen, char *host, size_t cap, int *port)
 	return GW_OK;
 }
 
+/*
+ * Log lines go out in one write(2) per LOG_FLUSH_MS at most (gw_log.h): the
+ * first line into an empty buffer arms the timer. A zero timeout would cost
+ * an extra loop turn (and its epoll_wait) per logged turn at light load.
+ */
+#define LOG_FLUSH_MS 20
+
+static void on_log_flush(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	gw_log_flush();
+}
+
+static void arm_log_flush(void *ud)
+{
+	static const struct timeval soon = { 0, LOG_FLUSH_MS * 1000 };
+	daemon_t *d = ud;
+
+	if (event_add(d->log_flush, &soon))
+		gw_log_flush();
+}
+
 static int start(daemon_t *d, char *err, size_t errlen)
 {
 	gw_node_t *node = &d->node;
@@ -204,10 +229,12 @@ static int start(daemon_t *d, char *err, size_t errlen)
 	node->reg = gw_registry_create();
 	node->auth = gw_auth_create(cfg->jwt_secret, strlen(cfg->jwt_secret),
 				    (int)cfg->jwt_leeway);
-	if (!node->base || !node->reg || !node->auth) {
+	if (!node->base || !node->reg || !node->auth ||
+	    !(d->log_flush = evtimer_new(node->base, on_log_flush, d))) {
 		snprintf(err, errlen, "out of memory at start-up");
 		return GW_ENOMEM;
 	}
+	gw_log_batch(arm_log_flush, d);
 	if (gw_router_init(node) || !(node->health = gw_health_create(node))) {
 		snprintf(err, errlen, "out of memory at start-up");
 		return GW_ENOMEM;
@@ -264,6 +291,10 @@ static void cleanup(daemon_t *d)
 	gw_registry_free(node->reg);
 	gw_auth_free(node->auth);
 	gw_tls_free(node->tls);
+	gw_log_batch(NULL, NULL); /* flushes */
+	if (d->log_flush)
+		event_free(d->log_flush);
+	d->log_flush = NULL;
 	if (node->base)
 		event_base_free(node->base);
 }

@@ -616,6 +616,126 @@ static void test_truncation_many_fields(void **state)
 	free(s);
 }
 
+/* --- batching (gw_log_batch) ------------------------------------------------ */
+
+static int arms;
+
+static void count_arm(void *ud)
+{
+	assert_ptr_equal(ud, &arms);
+	arms++;
+}
+
+static size_t log_size(void)
+{
+	struct stat st;
+
+	assert_int_equal(stat(path, &st), 0);
+	return (size_t)st.st_size;
+}
+
+/* Info lines wait for the flush; the first one arms it, once. */
+static void test_batch_waits_for_flush(void **state)
+{
+	size_t len;
+	char *s;
+
+	(void)state;
+	arms = 0;
+	gw_log_batch(count_arm, &arms);
+	GW_LOG(GW_LOG_INFO, "one", GW_I("n", 1));
+	GW_LOG(GW_LOG_DEBUG, "two", GW_I("n", 2));
+	assert_int_equal(arms, 1);
+	assert_int_equal(log_size(), 0);
+	gw_log_flush();
+	s = slurp(path, &len);
+	assert_int_equal(count_lines(s, len), 2);
+	assert_true(strstr(s, "event=one") < strstr(s, "event=two"));
+	free(s);
+	GW_LOG(GW_LOG_INFO, "three");
+	assert_int_equal(arms, 2); /* empty again: armed again */
+	gw_log_batch(NULL, NULL);  /* off: flushes */
+	s = slurp(path, &len);
+	assert_int_equal(count_lines(s, len), 3);
+	free(s);
+	GW_LOG(GW_LOG_INFO, "four"); /* unbatched: written at once */
+	s = slurp(path, &len);
+	assert_int_equal(count_lines(s, len), 4);
+	free(s);
+}
+
+/* A warning goes out at once, after the lines logged before it. */
+static void test_batch_warn_flushes_in_order(void **state)
+{
+	size_t len;
+	char *s;
+
+	(void)state;
+	gw_log_batch(count_arm, &arms);
+	GW_LOG(GW_LOG_INFO, "before");
+	GW_LOG(GW_LOG_WARN, "trouble");
+	s = slurp(path, &len);
+	assert_int_equal(count_lines(s, len), 2);
+	assert_non_null(strstr(s, "event=before"));
+	assert_true(strstr(s, "event=before") < strstr(s, "event=trouble"));
+	free(s);
+	gw_log_batch(NULL, NULL);
+}
+
+/* The buffer never holds more than GW_LOG_BATCH_MAX: whole lines go out
+ * before it would overflow, and a longer line goes out alone, in order. */
+static void test_batch_bounded_and_whole_lines(void **state)
+{
+	char big[6000];
+	size_t len, written = 0;
+	char *s;
+	int i;
+
+	(void)state;
+	gw_log_batch(count_arm, &arms);
+	for (i = 0; i < 200; i++) {
+		GW_LOG(GW_LOG_INFO, "line", GW_I("i", i), GW_S("pad", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"));
+		assert_true(log_size() >= written); /* never shrinks */
+		written = log_size();
+	}
+	assert_true(written > 0); /* ~20 KB logged: some went out already */
+	s = slurp(path, &len);
+	assert_true(len > 0 && s[len - 1] == '\n'); /* whole lines only */
+	free(s);
+	memset(big, 'b', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	GW_LOG(GW_LOG_INFO, "big", GW_S("v1", big), GW_S("v2", big), GW_S("v3", big),
+	       GW_S("v4", big), GW_S("v5", big));
+	s = slurp(path, &len);
+	assert_int_equal(count_lines(s, len), 201);
+	assert_non_null(strstr(s, "event=line i=199"));
+	assert_true(strstr(s, "event=line i=199") < strstr(s, "event=big"));
+	free(s);
+	gw_log_batch(NULL, NULL);
+}
+
+/* Close (and reopen) flush what waits. */
+static void test_batch_close_flushes(void **state)
+{
+	size_t len;
+	char *s;
+
+	(void)state;
+	gw_log_batch(count_arm, &arms);
+	GW_LOG(GW_LOG_INFO, "pending");
+	assert_int_equal(gw_log_reopen(), GW_OK);
+	s = slurp(path, &len);
+	assert_int_equal(count_lines(s, len), 1);
+	free(s);
+	GW_LOG(GW_LOG_INFO, "pending2");
+	gw_log_close();
+	s = slurp(path, &len);
+	assert_int_equal(count_lines(s, len), 2);
+	free(s);
+	gw_log_batch(NULL, NULL);
+	assert_int_equal(gw_log_open(path, GW_LOG_DEBUG, GW_LOG_LOGFMT), GW_OK);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -638,6 +758,10 @@ int main(void)
 		T(test_reopen_failure_keeps_old_file),
 		T(test_truncation),
 		T(test_truncation_many_fields),
+		T(test_batch_waits_for_flush),
+		T(test_batch_warn_flushes_in_order),
+		T(test_batch_bounded_and_whole_lines),
+		T(test_batch_close_flushes),
 	};
 #undef T
 
