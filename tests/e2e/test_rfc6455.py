@@ -189,6 +189,46 @@ def test_close_without_body_is_answered(gateway):
     run(body())
 
 
+def test_pings_answered_with_their_payload_also_between_fragments(gateway):
+    """Each ping (0, 1, 125 bytes of payload) is answered by a pong carrying
+    the same payload, also between the fragments of a message, which still
+    arrives whole; then a close with a code and reason is answered with that
+    code. lws patches 07 and 08 allocate the pong buffer and the receive
+    buffer only while a control frame is in flight: this checks that every
+    one comes and goes intact, twice on the same connection."""
+    gw = gateway()
+    payloads = [b"", b"x", bytes(range(125)), b"second round"]
+
+    async def pong_for(r, payload):
+        while True:
+            ev = await r.recv_event(3)
+            if ev[0] == "text" and '"health_ping"' in ev[1]:
+                continue
+            assert ev == ("pong", payload), f"got {ev}, want its pong"
+            return
+
+    async def body():
+        bob = await gw.join("chess", "bob")
+        r = await gw.raw("chess", "alice")
+        for p in payloads:
+            await send(r, frame(FIN | OP_PING, p))
+            await pong_for(r, p)
+        msg = broadcast("in-pieces").encode()
+        parts = [msg[:5], msg[5:12], msg[12:]]
+        await send(r, frame(OP_TEXT, parts[0]))
+        for i, p in enumerate(payloads):
+            await send(r, frame(FIN | OP_PING, p))
+            await pong_for(r, p)
+            if i == 1:
+                await send(r, frame(OP_CONT, parts[1]))
+        await send(r, frame(FIN | OP_CONT, parts[2]))
+        got = await bob.recv_json("message")
+        assert got.get("data") == "in-pieces", got
+        await send(r, frame(FIN | OP_CLOSE, struct.pack("!H", 4321) + b"bye"))
+        assert await expect_dropped(r, (4321,)) == 4321
+    run(body())
+
+
 @pytest.mark.parametrize("code", [1005, 999, 1004, 1006, 1012, 1016, 2999])
 def test_reserved_close_code_closes_1002(gateway, code):
     """1005/1006 must never be sent; 1004, below 1000 and 1016-2999 are not
