@@ -83,10 +83,12 @@ $(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(INC) $(DEP_CFLAGS) -c $< -o $@
 
-$(BUILD)/libgwcommon.a: $(COMMON_OBJ)
-	@rm -f $@; ar rcs $@ $^
-$(BUILD)/libgwgateway.a: $(GATEWAY_OBJ)
-	@rm -f $@; ar rcs $@ $^
+# The archives also follow the deps stamp, so that a rebuilt libwebsockets
+# (a new patch in deploy/lws-patches) relinks every binary.
+$(BUILD)/libgwcommon.a: $(COMMON_OBJ) $(DEPS_STAMP)
+	@rm -f $@; ar rcs $@ $(filter %.o,$^)
+$(BUILD)/libgwgateway.a: $(GATEWAY_OBJ) $(DEPS_STAMP)
+	@rm -f $@; ar rcs $@ $(filter %.o,$^)
 
 # Lua scripts are embedded as C strings (gw_scripts.h), one per file.
 $(BUILD)/gen/gw_scripts.h: $(LUA_SRC) deploy/embed-lua.sh
