@@ -21,13 +21,14 @@ struct ip_count {
 	uint32_t n;
 };
 
+/* One per connection, for its whole life: kept small (text made on demand). */
 struct gw_peer {
-	gw_ip_t tcp;
+	gw_ip_t ip;               /* the TCP peer; once charged, the address charged */
 	struct ip_count *charged; /* NULL until charged */
+	uint8_t known;            /* the TCP peer's address could be read */
 	uint8_t handshaking;      /* counted in handshakes until headers are in */
 	uint8_t requested;        /* gw_peers_request() has run */
 	uint8_t proxied;          /* the TCP peer is a trusted proxy */
-	char text[GW_IP_TEXT_MAX];
 };
 
 struct gw_peers {
@@ -84,7 +85,7 @@ static gw_peer_verdict_t charge(gw_peers_t *p, gw_peer_t *c, const gw_ip_t *ip)
 {
 	struct ip_count *ic = gw_map_get(p->counts, ip->b, sizeof(ip->b));
 
-	gw_ip_format(ip, c->text);
+	c->ip = *ip;
 	if (p->max_per_ip == 0)
 		return GW_PEER_OK;
 	if (ic && ic->n >= (uint32_t)p->max_per_ip)
@@ -121,12 +122,10 @@ gw_peer_verdict_t gw_peers_accept(gw_peers_t *p, const gw_ip_t *tcp_peer,
 		return GW_PEER_HANDSHAKES;
 	c->handshaking = 1;
 	p->handshakes++;
-	if (!tcp_peer) {
-		snprintf(c->text, sizeof(c->text), "unknown");
+	if (!tcp_peer)
 		return GW_PEER_UNKNOWN;
-	}
-	c->tcp = *tcp_peer;
-	gw_ip_format(tcp_peer, c->text);
+	c->known = 1;
+	c->ip = *tcp_peer;
 	if (p->max_handshakes && p->handshakes > (size_t)p->max_handshakes)
 		return GW_PEER_HANDSHAKES;
 	c->proxied = (uint8_t)gw_ipnet_match(p->proxies, p->n_proxies, tcp_peer);
@@ -170,7 +169,7 @@ gw_peer_verdict_t gw_peers_request(gw_peers_t *p, gw_peer_t *c, const char *xff,
 	if (xff_len < 0)
 		return GW_PEER_BAD_FORWARDED;
 	if (xff_len == 0)
-		return charge(p, c, &c->tcp);
+		return charge(p, c, &c->ip); /* still the TCP peer */
 	if (forwarded_client(p, xff, (size_t)xff_len, &client))
 		return GW_PEER_BAD_FORWARDED;
 	return charge(p, c, &client);
@@ -195,7 +194,12 @@ int gw_peer_behind_proxy(const gw_peer_t *c)
 
 const char *gw_peer_addr(const gw_peer_t *c)
 {
-	return c->text;
+	static char text[GW_IP_TEXT_MAX];
+
+	if (!c->known)
+		return "unknown";
+	gw_ip_format(&c->ip, text);
+	return text;
 }
 
 size_t gw_peers_handshakes(const gw_peers_t *p)

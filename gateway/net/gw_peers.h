@@ -65,7 +65,8 @@ void gw_peers_release(gw_peers_t *p, gw_peer_t *c);
 
 /* 1 when the record's TCP peer is a trusted proxy (read X-Forwarded-For). */
 int gw_peer_behind_proxy(const gw_peer_t *c);
-/* The address charged (or, before that, the TCP peer), as text. */
+/* The address charged (or, before that, the TCP peer), as text, in a
+ * buffer of this module's that the next call overwrites. */
 const char *gw_peer_addr(const gw_peer_t *c);
 
 size_t gw_peers_handshakes(const gw_peers_t *p);
