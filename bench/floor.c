@@ -393,11 +393,13 @@ int main(int argc, char **argv)
 		die("epoll_create1");
 	for (i = 1; i < argc; i++) {
 		struct sockaddr_in sa = { .sin_family = AF_INET };
-		char *colon = strrchr(argv[i], ':');
+		char addr[64], *colon;
 		struct epoll_event ev = { .events = EPOLLIN };
 		int one = 1, fd;
 
-		if (!colon || (*colon = 0, inet_pton(AF_INET, argv[i], &sa.sin_addr) != 1)) {
+		snprintf(addr, sizeof(addr), "%s", argv[i]);
+		colon = strrchr(addr, ':');
+		if (!colon || (*colon = 0, inet_pton(AF_INET, addr, &sa.sin_addr) != 1)) {
 			fprintf(stderr, "floor: bad ADDR:PORT '%s'\n", argv[i]);
 			return 2;
 		}
