@@ -5,7 +5,9 @@
 // client library: the gateway through `ws` (docs/protocol.md), Socket.IO
 // through `socket.io-client` (bench/socketio/server.js). Everything else —
 // users, lobbies, pacing, what is counted — is the same code for both, so
-// the two figures differ only by the server stack.
+// the two figures differ only by the server stack. `--system floor`
+// (bench/floor.c, the one-send-per-delivery reference) is driven exactly as
+// the gateway, through `ws`.
 //
 //   client i: user u<i>, lobby cmp-<floor(i / lobby-size)>, node i % nodes
 //   (round-robin over the --url list, so every lobby spans every node).
@@ -30,7 +32,7 @@ const fs = require('fs');
 const crypto = require('crypto');
 const { performance } = require('perf_hooks');
 
-const USAGE = `usage: loadgen.js --system gateway|socketio --scenario fanout|idle
+const USAGE = `usage: loadgen.js --system gateway|socketio|floor --scenario fanout|idle
   --url URL (repeat: one per node)  --jwt-secret S  --clients N  --lobby-size K
   [--rate R] [--payload B] [--warmup S] [--duration S] [--drain S] [--settle S]
   [--pid PID]... [--redis-pid PID] [--clk-tck HZ] [--inflight N]
@@ -72,7 +74,7 @@ function parseArgs(argv) {
       default: throw new Error(`unknown option ${k}\n${USAGE}`);
     }
   }
-  if (!['gateway', 'socketio'].includes(o.system)) throw new Error(`--system gateway|socketio\n${USAGE}`);
+  if (!['gateway', 'socketio', 'floor'].includes(o.system)) throw new Error(`--system gateway|socketio|floor\n${USAGE}`);
   if (!['fanout', 'idle'].includes(o.scenario)) throw new Error(`--scenario fanout|idle\n${USAGE}`);
   if (!o.urls.length || !o.jwtSecret || !o.clients || !o.lobbySize) throw new Error(USAGE);
   if (o.lobbySize < 2 || o.clients % o.lobbySize) throw new Error('--clients must be a multiple of --lobby-size (>= 2)');
@@ -367,7 +369,8 @@ async function runIdle(opt, open) {
 
 async function main() {
   const opt = parseArgs(process.argv.slice(2));
-  const open = opt.system === 'gateway' ? gatewayAdapter() : socketioAdapter();
+  // bench/floor.c speaks the gateway's protocol: the same `ws` client.
+  const open = opt.system === 'socketio' ? socketioAdapter() : gatewayAdapter();
   // Hard stop: whatever the servers do, this process ends.
   const budget = opt.connectTimeout + opt.warmup + opt.duration + opt.drain + opt.settle + 30;
   setTimeout(() => { log(`run exceeded ${budget} s; giving up`); process.exit(1); }, budget * 1000).unref();
