@@ -1,11 +1,11 @@
 /*
  * gw_map.h — a hash map from byte-string keys to pointers.
  *
- * Open addressing with linear probing and backward-shift deletion (no
- * tombstones), so lookups stay O(1) however much churn the map sees. Keys
- * are borrowed: the caller keeps each key's bytes alive and unchanged while
- * it is in the map (usually the key lives inside the value). Values are
- * never freed by the map.
+ * Open addressing with linear probing (at most 3/4 full) and backward-shift
+ * deletion (no tombstones), so lookups stay O(1) however much churn the map
+ * sees. Keys are borrowed: the caller keeps each key's bytes alive and
+ * unchanged while it is in the map (usually the key lives inside the
+ * value). Values are never freed by the map.
  *
  * Keys are often chosen by clients (lobby names, user ids), so the hash is
  * keyed: SipHash-2-4 under a 128-bit key drawn from getrandom() when the

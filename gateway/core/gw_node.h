@@ -73,6 +73,9 @@ typedef struct gw_node {
 	int (*held_take)(struct gw_node *node, const char *lobby, size_t lobby_len,
 			 const char *user, size_t user_len);
 	gw_peers_t *peers;      /* per-IP and handshake bookkeeping (gw_server) */
+	/* After a burst of accepts, the heap's free pages go back (gw_server). */
+	struct event *trim_ev;
+	uint64_t accepts, accepts_seen, accepts_trimmed;
 	gw_tls_t *tls;          /* NULL unless --tls-cert: wss:// */
 	gw_stats_t stats;
 	uint64_t started_ms;    /* wall clock */
