@@ -50,6 +50,8 @@ static const struct {
 	[GW_PEER_HANDSHAKES] = { "handshakes", 503, "too many connections opening; retry later" },
 	[GW_PEER_BAD_FORWARDED] = { "bad_forwarded_for", 400, "unreadable X-Forwarded-For" },
 	[GW_PEER_UNKNOWN] = { "unknown_peer", 400, "unreadable peer address" },
+	[GW_PEER_BAD_VERSION] = { "websocket_version", 426,
+				  "Sec-WebSocket-Version must be 13" },
 };
 
 gw_peers_t *gw_peers_create(const gw_config_t *cfg, char *err, size_t errlen)

@@ -35,6 +35,7 @@ typedef enum {
 	GW_PEER_HANDSHAKES,    /* --max-handshakes reached: 503 */
 	GW_PEER_BAD_FORWARDED, /* unreadable X-Forwarded-For from a proxy: 400 */
 	GW_PEER_UNKNOWN,       /* the TCP peer's address cannot be read: 400 */
+	GW_PEER_BAD_VERSION,   /* an upgrade without Sec-WebSocket-Version 13: 426 */
 	GW_PEER_N_VERDICTS
 } gw_peer_verdict_t;
 

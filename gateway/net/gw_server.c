@@ -402,10 +402,13 @@ static void refuse_http(gw_node_t *node, struct lws *wsi, gw_peer_t *c,
 	snprintf(body, sizeof(body), "{\"error\":\"%s\",\"message\":\"%s\"}", name, msg);
 	n = snprintf(out, sizeof(out),
 		     "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
-		     "Cache-Control: no-store\r\nConnection: close\r\n"
+		     "Cache-Control: no-store\r\nConnection: close\r\n%s"
 		     "Content-Length: %zu\r\n\r\n%s",
 		     status, status == 429 ? "Too Many Requests" :
-		     status == 503 ? "Service Unavailable" : "Bad Request",
+		     status == 503 ? "Service Unavailable" :
+		     status == 426 ? "Upgrade Required" : "Bad Request",
+		     /* RFC 6455 4.2.2: name the version we speak */
+		     status == 426 ? "Sec-WebSocket-Version: 13\r\n" : "",
 		     strlen(body), body);
 	if (n > 0 && (size_t)n < sizeof(out))
 		(void)!send(fd, out, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -510,6 +513,22 @@ static int on_accept(gw_node_t *node, struct lws *wsi)
  * The first request's headers are in: the handshake is over, and behind a
  * trusted proxy the client's address is now known.
  */
+/*
+ * RFC 6455 4.2.1/4.2.2: an upgrade must say Sec-WebSocket-Version 13, and
+ * anything else is answered 426 naming 13 (lws would upgrade it anyway).
+ */
+static int check_version(gw_node_t *node, struct lws *wsi)
+{
+	char v[4];
+
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_VERSION) == 2 &&
+	    lws_hdr_copy(wsi, v, sizeof(v), WSI_TOKEN_VERSION) == 2 &&
+	    v[0] == '1' && v[1] == '3')
+		return 0;
+	refuse_http(node, wsi, lws_get_opaque_user_data(wsi), GW_PEER_BAD_VERSION);
+	return -1;
+}
+
 static int on_request(gw_node_t *node, struct lws *wsi)
 {
 	gw_peer_t *c = lws_get_opaque_user_data(wsi);
@@ -572,7 +591,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 		gw_close_t v;
 
 		node = node_of(wsi);
-		if (on_request(node, wsi))
+		if (on_request(node, wsi) || check_version(node, wsi))
 			return -1;
 		if (node->draining)
 			return -1;

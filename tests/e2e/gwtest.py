@@ -315,20 +315,29 @@ class Gateway:
             f.close()
 
     # -- logs -------------------------------------------------------------
-    def log_text(self):
+    # The daemon writes info lines up to 20 ms late (batched; gw_log.h):
+    # a direct read first waits that out, wait_log() polls instead.
+    LOG_FLUSH_S = 0.06
+
+    def _read_log(self):
         try:
             with open(self.log_path, "rb") as f:
                 return f.read().decode("utf-8", "replace")
         except OSError:
             return ""
 
+    def log_text(self):
+        if self.running():
+            time.sleep(self.LOG_FLUSH_S)
+        return self._read_log()
+
     def log_tail(self, n=60):
         lines = self.log_text().splitlines()
         return "\n".join(lines[-n:])
 
-    def log_records(self, event=None):
+    def log_records(self, event=None, _text=None):
         recs = []
-        for line in self.log_text().splitlines():
+        for line in (self.log_text() if _text is None else _text).splitlines():
             if "event=" not in line:
                 continue
             r = parse_logfmt(line)
@@ -340,7 +349,7 @@ class Gateway:
     async def wait_log(self, pred, timeout=5.0, what="log line"):
         deadline = time.monotonic() + timeout
         while True:
-            for r in self.log_records():
+            for r in self.log_records(_text=self._read_log()):
                 if pred(r):
                     return r
             if time.monotonic() > deadline:

@@ -20,6 +20,7 @@ import struct
 
 import pytest
 
+from api_helpers import AdminClient
 from gwtest import HOST, OP_CLOSE, OP_CONT, OP_PING, OP_TEXT, _mask, run
 
 FIN, RSV1, RSV2, RSV3 = 0x80, 0x40, 0x20, 0x10
@@ -536,3 +537,25 @@ def test_refused_before_upgrade(gateway, case):
     assert http_exchange(gw, req) == b"", "answered instead of dropping"
     # The same request, well-formed, is upgraded: the refusal is the case's.
     assert http_exchange_upgrades(gw, upgrade_to(gw, "/ws/chess" + q))
+
+
+@pytest.mark.parametrize("version", [None, "8", "12", "13, 8", "130"])
+def test_upgrade_without_version_13_is_426(gateway, version):
+    """RFC 6455 4.2.1/4.2.2: an upgrade that does not say
+    Sec-WebSocket-Version 13 is answered 426 naming 13, never upgraded."""
+    gw = gateway()
+    lines = [f"GET /ws/chess?token={gw.token('alice')} HTTP/1.1",
+             f"Host: {HOST}:{gw.port}", "Upgrade: websocket",
+             "Connection: Upgrade",
+             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=="]
+    if version is not None:
+        lines.append(f"Sec-WebSocket-Version: {version}")
+    answer = http_exchange(gw, ("\r\n".join(lines) + "\r\n\r\n").encode())
+    assert answer.startswith(b"HTTP/1.1 426 "), answer[:200]
+    assert b"\r\nSec-WebSocket-Version: 13\r\n" in answer
+    assert b'"error":"websocket_version"' in answer
+    refused = [v for labels, v in AdminClient(gw.admin_port).metrics().all(
+        "gw_connections_refused_total") if labels.get("reason") == "websocket_version"]
+    assert refused == [1], refused
+    # With 13 the same request upgrades.
+    assert http_exchange_upgrades(gw, upgrade_to(gw, "/ws/chess?token=" + gw.token("bob")))
