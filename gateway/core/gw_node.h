@@ -9,6 +9,7 @@
 #define GW_NODE_H
 
 #include "gw_config.h"
+#include "gw_ratelimit.h"
 #include "gw_registry.h"
 #include "gw_wheel.h"
 
@@ -76,6 +77,9 @@ typedef struct gw_node {
 	/* After a burst of accepts, the heap's free pages go back (gw_server). */
 	struct event *trim_ev;
 	uint64_t accepts, accepts_seen, accepts_trimmed;
+	/* HTTP-level refusals log at most 10 lines a second (gw_server). */
+	gw_bucket_t refusal_log;
+	uint64_t refusals_unlogged;
 	gw_tls_t *tls;          /* NULL unless --tls-cert: wss:// */
 	gw_stats_t stats;
 	uint64_t started_ms;    /* wall clock */

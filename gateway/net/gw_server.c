@@ -383,6 +383,8 @@ static int serve_sse(gw_node_t *node, gw_session_t *s, struct lws *wsi)
  * interleave. What the client already sent is read and dropped first, so
  * the close is a FIN rather than a reset that could overtake the answer.
  */
+#define REFUSAL_LOG_RATE 10 /* lines a second, and the burst */
+
 static void refuse_http(gw_node_t *node, struct lws *wsi, gw_peer_t *c,
 			gw_peer_verdict_t v)
 {
@@ -393,8 +395,18 @@ static void refuse_http(gw_node_t *node, struct lws *wsi, gw_peer_t *c,
 	ssize_t r;
 
 	node->stats.conns_refused[v]++;
-	GW_LOG(GW_LOG_INFO, "conn_refused", GW_S("why", name),
-	       GW_S("ip", c ? gw_peer_addr(c) : "unknown"), GW_I("status", status));
+	/* A flood of refusals must not become a flood of log lines: ten a
+	 * second, and the next line logged says how many were not. Every
+	 * refusal is counted in gw_connections_refused_total. */
+	if (gw_bucket_take(&node->refusal_log, REFUSAL_LOG_RATE, REFUSAL_LOG_RATE,
+			   gw_now_ms())) {
+		GW_LOG(GW_LOG_INFO, "conn_refused", GW_S("why", name),
+		       GW_S("ip", c ? gw_peer_addr(c) : "unknown"), GW_I("status", status),
+		       GW_I("unlogged_before", node->refusals_unlogged));
+		node->refusals_unlogged = 0;
+	} else {
+		node->refusals_unlogged++;
+	}
 	if (fd < 0)
 		return;
 	while (drained < 65536 && (r = recv(fd, sink, sizeof(sink), MSG_DONTWAIT)) > 0)
@@ -750,6 +762,7 @@ int gw_server_start(gw_node_t *node, char *err, size_t errlen)
 		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
 				LWS_SERVER_OPTION_CREATE_VHOST_SSL_CTX;
 	}
+	gw_bucket_init(&node->refusal_log, REFUSAL_LOG_RATE, gw_now_ms());
 	node->trim_ev = evtimer_new(node->base, trim_cb, node);
 	if (!node->trim_ev) {
 		snprintf(err, errlen, "out of memory at start-up");

@@ -292,3 +292,27 @@ def test_bad_trusted_proxies_stops_startup(gateway):
         rc = gw.wait_exit(10)
         assert rc not in (None, 0), f"started with --trusted-proxies={bad}"
         assert "trusted-proxies" in gw.log_text(), gw.log_tail()
+
+
+def test_refusal_flood_logs_ten_lines_a_second(gateway):
+    """A flood of refusals is counted in full but logs at most ten lines a
+    second; the next line logged says how many were not."""
+    gw = gateway(trusted_proxies="127.0.0.1")
+    n = 60
+    for _ in range(n):
+        c, st, _ = proxied(gw, "a", "not-an-address")
+        c.close()
+        assert st == 400, st
+    assert refused_count(gw, "bad_forwarded_for") == n
+    recs = gw.log_records("conn_refused")
+    assert 10 <= len(recs) < n, len(recs)  # the burst, plus what refilled
+    time.sleep(0.2)  # one token back: the next refusal is logged
+    c, st, _ = proxied(gw, "a", "not-an-address")
+    c.close()
+    def counting_line():
+        got = [r for r in gw.log_records("conn_refused")
+               if r.get("unlogged_before", "0") != "0"]
+        assert got
+        return got[-1]
+    last = eventually(counting_line, "a line counting the unlogged refusals")
+    assert int(last["unlogged_before"]) == n - len(recs), (last, len(recs))
