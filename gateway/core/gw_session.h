@@ -146,27 +146,28 @@ struct gw_session {
 	int64_t exp;            /* token exp, seconds since the epoch; 0: none */
 	uint64_t since_ms;      /* wall clock when admitted */
 	uint32_t rtt_ms;
+	uint32_t abuse;         /* bad frames; up to GW_CONFIG_STRIKES_MAX */
 	uint8_t misses;
-	uint8_t want_ping;      /* a protocol ping is due on the next writeable */
-	uint8_t ping_out;       /* a ping awaits its pong (for the RTT) */
-	uint8_t speaks_json;    /* answered a health_ping: no protocol pings */
 	uint8_t state;          /* gw_session_state_t */
 	uint8_t close;          /* gw_close_t once CLOSING */
 	uint8_t pending;        /* a verdict from the upgrade filter, gw_close_t + 1 */
-	uint8_t admitted;       /* admission said yes: release on leave */
-	uint8_t detached;       /* the router has let go of lobby and slot */
-	uint8_t reaping;        /* timer.link is on node->reap */
-	uint8_t close_sent;     /* the close frame was handed to lws */
-	uint8_t direct;         /* the fast path may write to the socket (not TLS) */
-	uint8_t peer_closed;    /* the client sent a close frame: lws answers it */
-	uint8_t flush_pending;  /* on node->flush_ids (--write-delay-ms) */
-	uint8_t head_sent;      /* SSE: the response head went out */
-	uint8_t resume_set;     /* `resume` holds a requested offset */
+	/* Flags, one bit each (0 or 1 only): the session is per connection. */
+	unsigned want_ping : 1;     /* a protocol ping is due on the next writeable */
+	unsigned ping_out : 1;      /* a ping awaits its pong (for the RTT) */
+	unsigned speaks_json : 1;   /* answered a health_ping: no protocol pings */
+	unsigned admitted : 1;      /* admission said yes: release on leave */
+	unsigned detached : 1;      /* the router has let go of lobby and slot */
+	unsigned reaping : 1;       /* timer.link is on node->reap */
+	unsigned close_sent : 1;    /* the close frame was handed to lws */
+	unsigned direct : 1;        /* the fast path may write to the socket (not TLS) */
+	unsigned peer_closed : 1;   /* the client sent a close frame: lws answers it */
+	unsigned flush_pending : 1; /* on node->flush_ids (--write-delay-ms) */
+	unsigned head_sent : 1;     /* SSE: the response head went out */
+	unsigned resume_set : 1;    /* `resume` holds a requested offset */
 	uint16_t peer_code;     /* the close code the client sent (0: none) */
 	uint64_t resume;        /* SSE Last-Event-ID: resume after this offset
 				   (read by lobby history when it lands) */
 	gw_ratelimit_t rl;      /* send budget and rate-limit violations */
-	uint32_t abuse;         /* bad frames; up to GW_CONFIG_STRIKES_MAX */
 	gw_hold_t *hold;        /* history on: see gw_hold_t */
 	/* set by the upgrade filter, released once admitted */
 	char *want_user;
