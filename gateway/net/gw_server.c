@@ -375,6 +375,8 @@ static int serve_sse(gw_node_t *node, gw_session_t *s, struct lws *wsi)
 
 /* --- who is connecting (gw_peers) ------------------------------------------- */
 
+#define REFUSAL_LOG_RATE 10 /* refusal log lines a second, and the burst */
+
 /*
  * Answers `v`'s status on the raw socket; the caller then returns non-zero
  * and lws closes. Written directly because there may be no request yet
@@ -383,8 +385,6 @@ static int serve_sse(gw_node_t *node, gw_session_t *s, struct lws *wsi)
  * interleave. What the client already sent is read and dropped first, so
  * the close is a FIN rather than a reset that could overtake the answer.
  */
-#define REFUSAL_LOG_RATE 10 /* lines a second, and the burst */
-
 static void refuse_http(gw_node_t *node, struct lws *wsi, gw_peer_t *c,
 			gw_peer_verdict_t v)
 {
@@ -452,8 +452,8 @@ static void on_filter_network(const struct lws_filter_network_conn_args *a)
  * JWT, the admission) between the connection's long-lived allocations, and
  * the holes it leaves stay resident. Once no connection has arrived for a
  * second after at least TRIM_AFTER of them, one malloc_trim(0) returns the
- * free pages (docs/benchmarks.md: ~80 B per held connection after a storm
- * of 10k; ~1 ms, once per burst).
+ * free pages (docs/benchmarks.md: ~60 B per held connection after a storm
+ * of 10k; ~2 ms, once per burst).
  */
 #define TRIM_AFTER 256
 
