@@ -13,7 +13,8 @@
  * connection is accepted and again when its first request's headers are
  * in, and refused with a plain HTTP status before any upgrade — at accept
  * there is no request to upgrade yet, and a refused peer should cost as
- * little as possible.
+ * little as possible. So is an upgrade that does not speak version 13 of
+ * the protocol (426, RFC 6455 4.2.2): that is not a client to close in-band.
  *
  * Headers are read so that what cannot be read refuses: a header too long
  * to copy is never taken for an absent one.
