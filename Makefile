@@ -66,7 +66,8 @@ all: $(BUILD)/bin/gateway $(TOOLS) $(BUILD)/bench/floor
 
 # --- dependencies --------------------------------------------------------
 deps: $(DEPS_STAMP)
-$(DEPS_STAMP): deploy/install-deps.sh deploy/build-lws.sh deploy/lws-fetch.sh $(wildcard deploy/lws-patches/*.patch)
+# The patch folder itself too: removing a patch changes its mtime, not any file's.
+$(DEPS_STAMP): deploy/install-deps.sh deploy/build-lws.sh deploy/lws-fetch.sh $(wildcard deploy/lws-patches/*.patch) deploy/lws-patches
 	@deploy/install-deps.sh
 	@deploy/build-lws.sh $(LWS_PREFIX)
 	@mkdir -p $(@D) && touch $@
