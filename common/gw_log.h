@@ -74,7 +74,7 @@ void gw_log_emit(gw_log_level_t lvl, const char *event, const gw_field_t *f,
 /*
  * Turns batching on: `arm(ud)` is called when the first line waits in an
  * empty buffer, and the caller must then call gw_log_flush() soon (the
- * daemon: at its next loop turn). arm NULL turns batching off, flushing
+ * daemon: 20 ms later, from a timer). arm NULL turns batching off, flushing
  * first. gw_log_reopen() and gw_log_close() flush too.
  */
 void gw_log_batch(void (*arm)(void *ud), void *ud);

@@ -378,6 +378,11 @@ static int serve_sse(gw_node_t *node, gw_session_t *s, struct lws *wsi)
 
 #define REFUSAL_LOG_RATE 10 /* refusal log lines a second, and the burst */
 
+/* gw_stats_t (core) cannot name the verdicts (net): its array must hold them. */
+_Static_assert(GW_PEER_N_VERDICTS <= sizeof(((gw_stats_t *)0)->conns_refused) /
+					     sizeof(((gw_stats_t *)0)->conns_refused[0]),
+	       "gw_stats_t.conns_refused is too small for the peer verdicts");
+
 /*
  * Answers `v`'s status on the raw socket; the caller then returns non-zero
  * and lws closes. Written directly because there may be no request yet
@@ -458,9 +463,10 @@ static void on_filter_network(const struct lws_filter_network_conn_args *a)
  */
 #define TRIM_AFTER 256
 
+static const struct timeval trim_quiet = { 1, 0 }; /* no accept for this long */
+
 static void trim_cb(evutil_socket_t fd, short what, void *arg)
 {
-	static const struct timeval second = { 1, 0 };
 	gw_node_t *node = arg;
 	struct timespec t0, t1;
 
@@ -468,7 +474,7 @@ static void trim_cb(evutil_socket_t fd, short what, void *arg)
 	GW_UNUSED(what);
 	if (node->accepts != node->accepts_seen) { /* still arriving */
 		node->accepts_seen = node->accepts;
-		event_add(node->trim_ev, &second);
+		event_add(node->trim_ev, &trim_quiet);
 		return;
 	}
 	if (node->accepts - node->accepts_trimmed < TRIM_AFTER)
@@ -485,12 +491,10 @@ static void trim_cb(evutil_socket_t fd, short what, void *arg)
 
 static void arm_trim(gw_node_t *node)
 {
-	static const struct timeval second = { 1, 0 };
-
 	node->accepts++;
-	if (node->trim_ev && !event_pending(node->trim_ev, EV_TIMEOUT, NULL)) {
+	if (!event_pending(node->trim_ev, EV_TIMEOUT, NULL)) {
 		node->accepts_seen = node->accepts;
-		event_add(node->trim_ev, &second);
+		event_add(node->trim_ev, &trim_quiet);
 	}
 }
 
@@ -523,10 +527,6 @@ static int on_accept(gw_node_t *node, struct lws *wsi)
 }
 
 /*
- * The first request's headers are in: the handshake is over, and behind a
- * trusted proxy the client's address is now known.
- */
-/*
  * RFC 6455 4.2.1/4.2.2: an upgrade must say Sec-WebSocket-Version 13, and
  * anything else is answered 426 naming 13 (lws would upgrade it anyway).
  */
@@ -542,6 +542,10 @@ static int check_version(gw_node_t *node, struct lws *wsi)
 	return -1;
 }
 
+/*
+ * The first request's headers are in: the handshake is over, and behind a
+ * trusted proxy the client's address is now known.
+ */
 static int on_request(gw_node_t *node, struct lws *wsi)
 {
 	gw_peer_t *c = lws_get_opaque_user_data(wsi);

@@ -477,10 +477,12 @@ def assert_refused(answer):
             answer.split(b" ", 2)[1][:1] in (b"4", b"5"), answer[:200]
 
 
-def upgrade_to(gw, path, headers=(), key=True):
+def upgrade_to(gw, path, headers=(), key=True, version="13"):
+    """An upgrade request; version None leaves Sec-WebSocket-Version out."""
     lines = [f"GET {path} HTTP/1.1", f"Host: {HOST}:{gw.port}",
-             "Upgrade: websocket", "Connection: Upgrade",
-             "Sec-WebSocket-Version: 13"]
+             "Upgrade: websocket", "Connection: Upgrade"]
+    if version is not None:
+        lines.append(f"Sec-WebSocket-Version: {version}")
     if key:
         lines.append("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==")
     return ("\r\n".join(lines + list(headers)) + "\r\n\r\n").encode()
@@ -544,13 +546,8 @@ def test_upgrade_without_version_13_is_426(gateway, version):
     """RFC 6455 4.2.1/4.2.2: an upgrade that does not say
     Sec-WebSocket-Version 13 is answered 426 naming 13, never upgraded."""
     gw = gateway()
-    lines = [f"GET /ws/chess?token={gw.token('alice')} HTTP/1.1",
-             f"Host: {HOST}:{gw.port}", "Upgrade: websocket",
-             "Connection: Upgrade",
-             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=="]
-    if version is not None:
-        lines.append(f"Sec-WebSocket-Version: {version}")
-    answer = http_exchange(gw, ("\r\n".join(lines) + "\r\n\r\n").encode())
+    answer = http_exchange(gw, upgrade_to(gw, "/ws/chess?token=" + gw.token("alice"),
+                                          version=version))
     assert answer.startswith(b"HTTP/1.1 426 "), answer[:200]
     assert b"\r\nSec-WebSocket-Version: 13\r\n" in answer
     assert b'"error":"websocket_version"' in answer
