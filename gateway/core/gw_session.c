@@ -301,26 +301,37 @@ void gw_session_release(gw_session_t *s, gw_buf_t *const *first, size_t n,
 }
 
 /*
- * The coalescing window (--write-delay-ms). Instead of asking for a
- * writeable at once, a session whose queue just became non-empty joins the
- * node's flush list (by id: it may close meanwhile) and the one timer asks
- * for all of them when the window ends; by then several frames are queued
- * and go out in one send(2) (flush_direct; write_batch from a writeable
- * when lws holds output). The fast path is off while the window is on:
- * writing at once is what the window trades away.
+ * Coalescing: a frame is not written where it is produced. A session whose
+ * queue just became non-empty joins the node's flush list (by id: it may
+ * close meanwhile) and one event writes for all of them: every frame a
+ * connection got meanwhile goes out in one send(2) (flush_direct; a lone
+ * frame through the writer's fast path, several laid end to end; a
+ * writeable from lws when it holds output of its own).
+ *
+ * When: with --write-delay-ms 0 (the default) at the end of the loop turn
+ * that produced the frames — the event is made active, and libevent runs
+ * it after the callbacks already due in this turn, before it polls again:
+ * no delay, but a receiver that gets several frames in one turn (joins in
+ * a connect storm, broadcasts read together from Redis) gets them in one
+ * write. With a window (W > 0) a timer W ms after the first frame: a
+ * millisecond of latency traded for fewer, larger writes at saturation.
  */
 static int flush_direct(gw_session_t *s);
 
 static void flush_cb(evutil_socket_t fd, short what, void *arg)
 {
 	gw_node_t *node = arg;
-	size_t i, n = node->flush_n;
+	/* Taken whole: a flush may close a session, and what that sends
+	 * joins a new list (and a new turn), not the one walked here. */
+	uint64_t *ids = node->flush_ids;
+	size_t i, n = node->flush_n, cap = node->flush_cap;
 
 	GW_UNUSED(fd);
 	GW_UNUSED(what);
-	node->flush_n = 0;
+	node->flush_ids = NULL;
+	node->flush_n = node->flush_cap = 0;
 	for (i = 0; i < n; i++) {
-		gw_member_t *m = gw_registry_find(node->reg, node->flush_ids[i]);
+		gw_member_t *m = gw_registry_find(node->reg, ids[i]);
 		gw_session_t *s = m ? GW_SESSION_OF(m) : NULL;
 
 		if (!s || !s->flush_pending)
@@ -329,13 +340,19 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
 		if (s->q_len && s->wsi && !flush_direct(s))
 			lws_callback_on_writable(s->wsi);
 	}
+	if (!node->flush_ids) {
+		node->flush_ids = ids; /* keep the room for the next turn */
+		node->flush_cap = cap;
+	} else {
+		gw_free(ids);
+	}
 }
 
 int gw_session_flush_init(gw_node_t *node)
 {
-	if (node->cfg->write_delay_ms <= 0)
-		return GW_OK;
-	node->flush_ev = evtimer_new(node->base, flush_cb, node);
+	node->flush_ev = node->cfg->write_delay_ms > 0
+		? evtimer_new(node->base, flush_cb, node)
+		: event_new(node->base, -1, 0, flush_cb, node);
 	return node->flush_ev ? GW_OK : GW_ENOMEM;
 }
 
@@ -349,13 +366,13 @@ void gw_session_flush_free(gw_node_t *node)
 	node->flush_n = node->flush_cap = 0;
 }
 
-/* Asks for a writeable now, or at the window's end. */
+/* Puts `s` on the flush list: written at the turn's or the window's end. */
 static void want_writeable(gw_session_t *s)
 {
 	gw_node_t *node = s->node;
 	long ms = node->cfg->write_delay_ms;
 
-	if (!node->flush_ev) {
+	if (!node->flush_ev) { /* before init or after shutdown */
 		lws_callback_on_writable(s->wsi);
 		return;
 	}
@@ -374,7 +391,11 @@ static void want_writeable(gw_session_t *s)
 	}
 	node->flush_ids[node->flush_n++] = s->m.id;
 	s->flush_pending = 1;
-	if (!evtimer_pending(node->flush_ev, NULL)) {
+	if (node->flush_n > 1)
+		return; /* the event is already due */
+	if (ms <= 0) {
+		event_active(node->flush_ev, EV_TIMEOUT, 1);
+	} else {
 		struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
 
 		evtimer_add(node->flush_ev, &tv);
@@ -398,7 +419,7 @@ int gw_session_send(gw_session_t *s, gw_buf_t *b)
 		gw_session_close(s, GW_CLOSE_SLOW_CONSUMER);
 		return GW_EFULL;
 	}
-	if (!s->node->flush_ev && (rc = s->w->direct(s, b)) != 0) {
+	if (!s->node->flush_ev && (rc = s->w->direct(s, b)) != 0) { /* no loop yet */
 		s->node->stats.messages_out++;
 		if (rc < 0) {
 			gw_session_close(s, GW_CLOSE_INTERNAL);
@@ -527,12 +548,36 @@ static int write_batch(gw_session_t *s)
 }
 
 /*
- * The window's end for one WebSocket session: its queued frames go out in
- * one send(2) straight from here, as the fast path would write one frame —
- * no POLLOUT armed and disarmed for it. What the socket does not take is
- * handed to lws at once (it sends it before anything else). Returns 0 when
- * the session must wait for a writeable instead (lws has output of its
- * own, the head frame is too large to batch, TLS, closing).
+ * A lone queued frame at the flush: the writer's own fast path (for
+ * WebSocket the header laid in the shared buffer's headroom, no copy),
+ * which writes only behind an empty queue — so the frame leaves the queue
+ * for the call and goes back to its head if it was not written.
+ */
+static int flush_one(gw_session_t *s)
+{
+	gw_buf_t *b = s->q[s->q_head];
+	int rc;
+
+	s->q_len = 0;
+	if (!(rc = s->w->direct(s, b))) {
+		s->q_len = 1;
+		return 0;
+	}
+	s->q_head = (uint16_t)((s->q_head + 1) % s->q_cap);
+	s->q_bytes -= b->len;
+	gw_buf_unref(b);
+	if (rc < 0)
+		gw_session_close(s, GW_CLOSE_INTERNAL);
+	return 1;
+}
+
+/*
+ * The flush for one session: its queued frames go out in one send(2)
+ * straight from here, as the fast path writes one frame — no POLLOUT armed
+ * and disarmed for it. What the socket does not take is handed to lws at
+ * once (it sends it before anything else). Returns 0 when the session must
+ * wait for a writeable instead (lws has output of its own, the head frame
+ * is too large to batch, TLS, closing; several frames on SSE).
  */
 static int flush_direct(gw_session_t *s)
 {
@@ -540,6 +585,8 @@ static int flush_direct(gw_session_t *s)
 	size_t frames, off;
 	ssize_t n;
 
+	if (s->q_len == 1)
+		return flush_one(s);
 	if (s->w != &gw_session_ws_writer || !s->direct || s->state != GW_SS_OPEN ||
 	    s->peer_closed || lws_partial_buffered(s->wsi))
 		return 0;
