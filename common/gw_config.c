@@ -188,7 +188,9 @@ const struct opt gw_config_opts[] = {
 	{ "write-delay-ms", "GW_WRITE_DELAY_MS", INT(write_delay_ms), 0, 1000, "0", NULL, NULL,
 	  NULL, "MS", 0,
 	  "Coalescing window: frames for a connection wait up to this long and go out "
-	  "together (fewer, larger writes at saturation, for that much latency); 0: at once." },
+	  "together (fewer, larger writes at saturation, for that much latency); 0: no "
+	  "delay, the frames one event-loop turn makes for a connection go out in one write "
+	  "at the end of that turn." },
 
 	/* behaviour */
 	{ "presence-events", "GW_PRESENCE_EVENTS", BOOL(presence_events), 0, 1, "true", NULL,

@@ -88,8 +88,8 @@ typedef struct gw_node {
 	const struct gw_session_up *up; /* sessions' calls upward (gw_router) */
 	gw_list_t reap;         /* closing sessions awaiting detach (gw_router) */
 	struct event *reap_ev;
-	/* --write-delay-ms: sessions (by id) whose first queued frame waits for
-	 * the window's end (gw_session). */
+	/* Sessions (by id) whose queued frames wait for the flush at the end
+	 * of this loop turn, or of the --write-delay-ms window (gw_session). */
 	uint64_t *flush_ids;
 	size_t flush_n, flush_cap;
 	struct event *flush_ev;

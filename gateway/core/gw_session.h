@@ -13,11 +13,12 @@
  * registered in the node's registry from ESTABLISHED to CLOSED, so anything
  * that must outlive a callback refers to a session by id, never by pointer.
  *
- * Writing: when nothing is queued and lws holds no output of its own for the
- * connection, gw_session_send() writes the frame straight to the socket
- * (the direct-write fast path, one send(2) and no poll change; the rest of
- * a short write is lws's to send); otherwise it queues a reference to the
- * shared buffer for SERVER_WRITEABLE. Closing
+ * Writing: gw_session_send() queues a reference to the shared buffer, and
+ * the flush at the end of the loop turn (or of the --write-delay-ms window)
+ * writes each connection's frames of that turn in one send(2) straight to
+ * the socket when lws holds no output of its own for it (the direct-write
+ * fast path: no poll change; the rest of a short write is lws's to send),
+ * else asks lws for SERVER_WRITEABLE. Closing
  * is asynchronous too: gw_session_close() marks the session closing at once
  * (nothing more is queued to it), asks the router to detach it from its
  * lobby at the next safe point — the next loop turn, never inside a walk
@@ -249,7 +250,8 @@ typedef struct gw_session_up {
 } gw_session_up_t;
 
 /*
- * --write-delay-ms: the window's timer (created here, on node->base) and
+ * The flush's event (created here, on node->base: made active for the end
+ * of the turn, or a timer for the --write-delay-ms window) and
  * its teardown; called by the router's init and shutdown.
  */
 int gw_session_flush_init(gw_node_t *node);
