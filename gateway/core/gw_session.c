@@ -71,20 +71,53 @@ char *gw_session_id_str(const gw_session_t *s, char *buf)
 	return gw_conn_id_format(s->node->cfg->node_id, s->m.id, buf);
 }
 
-static void queue_clear(gw_session_t *s)
+/*
+ * The send queue. Every frame waits in it at least until the end of the
+ * loop turn, so most connections hold one frame or none: that one lives in
+ * the session (q.one, q_cap 0). A second frame in the same turn moves them
+ * to a ring (q.ring, q_cap slots), which starts small and doubles up to
+ * --send-queue-max: an idle connection costs nothing and a busy one no
+ * more than its bound. The ring stays once made (a receiver behind once
+ * is likely to be again).
+ */
+static gw_buf_t *queue_head(const gw_session_t *s)
 {
-	while (s->q_len) {
-		gw_buf_unref(s->q[s->q_head]);
-		s->q_head = (uint16_t)((s->q_head + 1) % s->q_cap);
-		s->q_len--;
-	}
-	s->q_bytes = 0;
+	return s->q_cap ? s->q.ring[s->q_head] : s->q.one;
 }
 
-/*
- * The ring starts small and doubles up to --send-queue-max, so an idle
- * connection costs nothing and a busy one no more than its bound.
- */
+/* Takes the head frame off the queue (the reference passes to the caller). */
+static gw_buf_t *queue_pop(gw_session_t *s)
+{
+	gw_buf_t *b = queue_head(s);
+
+	if (s->q_cap)
+		s->q_head = (uint16_t)((s->q_head + 1) % s->q_cap);
+	else
+		s->q.one = NULL;
+	s->q_len--;
+	s->q_bytes -= b->len;
+	return b;
+}
+
+/* Puts `b`, just popped, back at the head: room is certain. */
+static void queue_unpop(gw_session_t *s, gw_buf_t *b)
+{
+	if (s->q_cap) {
+		s->q_head = (uint16_t)((s->q_head + s->q_cap - 1) % s->q_cap);
+		s->q.ring[s->q_head] = b;
+	} else {
+		s->q.one = b;
+	}
+	s->q_len++;
+	s->q_bytes += b->len;
+}
+
+static void queue_clear(gw_session_t *s)
+{
+	while (s->q_len)
+		gw_buf_unref(queue_pop(s));
+}
+
 static int queue_grow(gw_session_t *s)
 {
 	long max = s->node->cfg->send_queue_max;
@@ -100,10 +133,14 @@ static int queue_grow(gw_session_t *s)
 	nq = gw_malloc(cap * sizeof(*nq));
 	if (!nq)
 		return GW_ENOMEM;
-	for (i = 0; i < s->q_len; i++)
-		nq[i] = s->q[(s->q_head + i) % s->q_cap];
-	gw_free(s->q);
-	s->q = nq;
+	if (!s->q_cap) {
+		nq[0] = s->q.one; /* q_len is 1 */
+	} else {
+		for (i = 0; i < s->q_len; i++)
+			nq[i] = s->q.ring[(s->q_head + i) % s->q_cap];
+		gw_free(s->q.ring);
+	}
+	s->q.ring = nq;
 	s->q_head = 0;
 	s->q_cap = (uint16_t)cap;
 	return GW_OK;
@@ -427,13 +464,16 @@ int gw_session_send(gw_session_t *s, gw_buf_t *b)
 		}
 		return GW_OK;
 	}
-	if (s->q_len == s->q_cap && (rc = queue_grow(s)) != GW_OK) {
+	if (s->q_len == (s->q_cap ? s->q_cap : 1) && (rc = queue_grow(s)) != GW_OK) {
 		s->node->stats.dropped++;
 		gw_session_close(s, rc == GW_EFULL ? GW_CLOSE_SLOW_CONSUMER
 						   : GW_CLOSE_INTERNAL);
 		return rc;
 	}
-	s->q[(s->q_head + s->q_len) % s->q_cap] = gw_buf_ref(b);
+	if (s->q_cap)
+		s->q.ring[(s->q_head + s->q_len) % s->q_cap] = gw_buf_ref(b);
+	else
+		s->q.one = gw_buf_ref(b);
 	s->q_len++;
 	s->q_bytes += b->len;
 	s->node->stats.messages_out++;
@@ -512,14 +552,12 @@ static size_t batch_fill(gw_session_t *s, unsigned char *p, size_t *frames)
 
 	*frames = 0;
 	while (s->q_len) {
-		gw_buf_t *b = s->q[s->q_head];
+		gw_buf_t *b = queue_head(s);
 
 		if (off + w->overhead + b->len > BATCH_MAX)
 			break;
 		off += w->frame(b, p + off);
-		s->q_head = (uint16_t)((s->q_head + 1) % s->q_cap);
-		s->q_len--;
-		s->q_bytes -= b->len;
+		queue_pop(s);
 		s->node->stats.bytes_out += b->len;
 		gw_buf_unref(b);
 		(*frames)++;
@@ -555,16 +593,13 @@ static int write_batch(gw_session_t *s)
  */
 static int flush_one(gw_session_t *s)
 {
-	gw_buf_t *b = s->q[s->q_head];
+	gw_buf_t *b = queue_pop(s);
 	int rc;
 
-	s->q_len = 0;
 	if (!(rc = s->w->direct(s, b))) {
-		s->q_len = 1;
+		queue_unpop(s, b);
 		return 0;
 	}
-	s->q_head = (uint16_t)((s->q_head + 1) % s->q_cap);
-	s->q_bytes -= b->len;
 	gw_buf_unref(b);
 	if (rc < 0)
 		gw_session_close(s, GW_CLOSE_INTERNAL);
@@ -631,11 +666,8 @@ int gw_session_on_writeable(gw_session_t *s)
 		return 0;
 	if (s->q_len > 1 && (n = write_batch(s)) != 0)
 		return n < 0 ? -1 : 0;
-	b = s->q[s->q_head];
+	b = queue_pop(s);
 	n = w->one(s, b);
-	s->q_head = (uint16_t)((s->q_head + 1) % s->q_cap);
-	s->q_len--;
-	s->q_bytes -= b->len;
 	s->node->stats.bytes_out += b->len;
 	gw_buf_unref(b);
 	if (n < 0)
@@ -767,8 +799,10 @@ void gw_session_on_closed(gw_session_t *s)
 	}
 	s->node->up->closed(s);
 	queue_clear(s);
-	gw_free(s->q);
-	s->q = NULL;
+	if (s->q_cap)
+		gw_free(s->q.ring);
+	s->q.ring = NULL;
+	s->q_cap = 0;
 	gw_buf_unref(s->rx);
 	s->rx = NULL;
 	gw_free(s->want_user);

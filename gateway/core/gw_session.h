@@ -136,8 +136,12 @@ struct gw_session {
 	struct lws *wsi;
 	gw_node_t *node;
 	const gw_session_writer_t *w; /* WebSocket or SSE; set before admission */
-	/* send queue: a ring of shared buffers */
-	gw_buf_t **q;
+	/* send queue: one shared buffer inline (q_cap 0), or a ring of them
+	 * (gw_session.c, queue_head) */
+	union {
+		gw_buf_t *one;
+		gw_buf_t **ring;
+	} q;
 	uint32_t q_bytes;
 	uint16_t q_head, q_len, q_cap;
 	/* receive: fragments being reassembled */
