@@ -593,7 +593,8 @@ gw_cluster_t *gw_cluster_create(gw_node_t *node, const gw_bus_sink_t *sink,
 	c->node = node;
 	c->sink = *sink;
 	c->lobbies = gw_map_create(64);
-	if (!c->lobbies) {
+	c->origins = gw_map_create(16);
+	if (!c->lobbies || !c->origins) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}

@@ -76,9 +76,42 @@ static lobby_state_t *lobby_state(const gw_cluster_t *c, const char *lobby)
 	return gw_map_get(c->lobbies, lobby, strlen(lobby));
 }
 
-static void lobby_state_free(lobby_state_t *st)
+/* A reference to the interned node id `id` (created on first use); NULL
+ * when out of memory. */
+static origin_t *origin_get(gw_cluster_t *c, const char *id, size_t len)
 {
+	origin_t *o = gw_map_get(c->origins, id, len);
+
+	if (!o) {
+		o = gw_calloc(1, sizeof(*o) + len + 1);
+		if (!o)
+			return NULL;
+		memcpy(o->id, id, len);
+		o->len = (uint32_t)len;
+		if (gw_map_put(c->origins, o->id, len, o)) {
+			gw_free(o);
+			return NULL;
+		}
+	}
+	o->refs++;
+	return o;
+}
+
+static void origin_put(gw_cluster_t *c, origin_t *o)
+{
+	if (--o->refs == 0) {
+		gw_map_del(c->origins, o->id, o->len);
+		gw_free(o);
+	}
+}
+
+static void lobby_state_free(gw_cluster_t *c, lobby_state_t *st)
+{
+	uint32_t i;
+
 	if (st) {
+		for (i = 0; i < st->n; i++)
+			origin_put(c, st->seen[i].origin);
 		gw_free(st->seen);
 		gw_cluster__history_forget(st);
 	}
@@ -87,19 +120,19 @@ static void lobby_state_free(lobby_state_t *st)
 
 static int free_one(void *value, void *ud)
 {
-	GW_UNUSED(ud);
-	lobby_state_free(value);
+	lobby_state_free(ud, value);
 	return 0;
 }
 
-/* At the end only: the map goes right after, unread. */
+/* At the end only: the maps go right after, unread. */
 void gw_cluster__free_lobbies(gw_cluster_t *c)
 {
-	if (!c->lobbies)
-		return;
-	gw_map_each(c->lobbies, free_one, NULL);
+	if (c->lobbies)
+		gw_map_each(c->lobbies, free_one, c);
 	gw_map_free(c->lobbies);
+	gw_map_free(c->origins); /* empty now: every reference was a lobby's */
 	c->lobbies = NULL;
+	c->origins = NULL;
 }
 
 /* The next sequence for what we publish to `lobby`; 0 (unsequenced) when
@@ -154,7 +187,7 @@ void gw_cluster__lobby_left(void *impl, gw_session_t *s, gw_buf_t *event)
 		gw_cluster__lobby_channel(c, name, ch);
 		gw_redis_unsubscribe(gw_cluster__link_lobby(c, name, strlen(name)), ch);
 		gw_map_del(c->lobbies, st->name, strlen(st->name));
-		lobby_state_free(st);
+		lobby_state_free(c, st);
 	}
 }
 
@@ -429,23 +462,26 @@ int gw_cluster__lookup(void *impl, int lobby, const char *name, gw_bus_lookup_fn
 
 /* --- inbound ---------------------------------------------------------------------- */
 
-static uint64_t *seq_slot(lobby_state_t *st, const char *origin, size_t len)
+static uint64_t *seq_slot(gw_cluster_t *c, lobby_state_t *st, const char *origin,
+			  size_t len)
 {
-	size_t i;
+	uint32_t i;
+	origin_t *o;
 	void *nv;
 
 	if (len > 64)
 		return NULL;
 	for (i = 0; i < st->n; i++)
-		if (strlen(st->seen[i].origin) == len &&
-		    memcmp(st->seen[i].origin, origin, len) == 0)
+		if (st->seen[i].origin->len == len &&
+		    memcmp(st->seen[i].origin->id, origin, len) == 0)
 			return &st->seen[i].seq;
 	nv = gw_realloc(st->seen, (st->n + 1) * sizeof(st->seen[0]));
 	if (!nv)
 		return NULL;
 	st->seen = nv;
-	memcpy(st->seen[st->n].origin, origin, len);
-	st->seen[st->n].origin[len] = '\0';
+	if (!(o = origin_get(c, origin, len)))
+		return NULL;
+	st->seen[st->n].origin = o;
 	st->seen[st->n].seq = 0;
 	return &st->seen[st->n++].seq;
 }
@@ -513,7 +549,7 @@ static void on_lobby_msg(gw_cluster_t *c, const gw_envelope_t *e, int own)
 	}
 	if (own)
 		return;
-	if (e->seq && e->origin_len && (last = seq_slot(st, e->origin, e->origin_len))) {
+	if (e->seq && e->origin_len && (last = seq_slot(c, st, e->origin, e->origin_len))) {
 		if (*last && e->seq > *last + 1)
 			c->sink.gap(c->sink.ud, st->name, e->lobby_len, e->seq - *last - 1);
 		*last = e->seq;
