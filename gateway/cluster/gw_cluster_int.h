@@ -206,6 +206,9 @@ gw_buf_t *gw_cluster__snapshot(void *impl);
 /* A gap event (`missed` 0: unknown) to every lobby with local members
  * placed on shard `shard` (all of them with one shard). */
 void gw_cluster__gap_all(gw_cluster_t *c, uint32_t shard);
+/* Subscribes shard `shard`'s link (it is SUBSCRIBING) to the channel of
+ * every lobby with local members placed there: the link keeps no copy. */
+void gw_cluster__resubscribe(gw_cluster_t *c, uint32_t shard);
 void gw_cluster__free_lobbies(gw_cluster_t *c);
 
 /*

@@ -155,7 +155,12 @@ void gw_cluster__lobby_joined(void *impl, gw_session_t *s, gw_buf_t *event)
 	char ch[CH_MAX];
 
 	if (!st) {
-		/* The first local member: listen to the lobby. */
+		/*
+		 * The first local member: listen to the lobby. The link keeps
+		 * no copy of the channel: gw_cluster__resubscribe names it
+		 * again after a reconnect, from the lobby states. Without a
+		 * state nothing here could take the lobby's messages.
+		 */
 		st = gw_calloc(1, sizeof(*st) + len + 1);
 		if (st) {
 			memcpy(st->name, name, len);
@@ -164,8 +169,10 @@ void gw_cluster__lobby_joined(void *impl, gw_session_t *s, gw_buf_t *event)
 				st = NULL;
 			}
 		}
-		gw_cluster__lobby_channel(c, name, ch);
-		gw_redis_subscribe(gw_cluster__link_lobby(c, name, len), ch);
+		if (st) {
+			gw_cluster__lobby_channel(c, name, ch);
+			gw_redis_subscribe_once(gw_cluster__link_lobby(c, name, len), ch);
+		}
 	}
 	if (st)
 		st->members++;
@@ -509,6 +516,27 @@ void gw_cluster__gap_all(gw_cluster_t *c, uint32_t shard)
 	gap_t g = { c, shard };
 
 	gw_map_each(c->lobbies, gap_one, &g);
+}
+
+static int resubscribe_one(void *value, void *ud)
+{
+	gap_t *g = ud;
+	lobby_state_t *st = value;
+	size_t len = strlen(st->name);
+	char ch[CH_MAX];
+
+	if (gw_shard_of(st->name, len, g->c->nshards) == g->shard) {
+		gw_cluster__lobby_channel(g->c, st->name, ch);
+		gw_redis_subscribe_once(g->c->shards[g->shard].redis, ch);
+	}
+	return 0;
+}
+
+void gw_cluster__resubscribe(gw_cluster_t *c, uint32_t shard)
+{
+	gap_t g = { c, shard };
+
+	gw_map_each(c->lobbies, resubscribe_one, &g);
 }
 
 static gw_buf_t *payload_buf(const gw_envelope_t *e)
