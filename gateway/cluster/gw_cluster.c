@@ -599,9 +599,8 @@ gw_cluster_t *gw_cluster_create(gw_node_t *node, const gw_bus_sink_t *sink,
 	}
 	c->node = node;
 	c->sink = *sink;
-	c->lobbies = gw_map_create(64);
 	c->origins = gw_map_create(16);
-	if (!c->lobbies || !c->origins) {
+	if (!c->origins) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}

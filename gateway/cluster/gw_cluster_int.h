@@ -58,8 +58,10 @@ typedef struct {
 typedef struct lobby_history lobby_history_t;
 
 /*
- * Per-lobby state, one per lobby with local members (c->lobbies, keyed by
- * name): created by the first local join, freed by the last local leave.
+ * Per-lobby state, one per lobby with local members (hung off the
+ * registry's lobby, gw_lobby_t.bus, so a node keeps no map and no name of
+ * its own for it): created by the first local join, freed by the last
+ * local leave -- both inside the registry lobby's life.
  * The sequence we stamp on what we publish there, and the last sequence
  * seen from each other node (gap detection). A node holds one per lobby
  * with local members, so it is kept small: what only history needs is
@@ -75,7 +77,7 @@ typedef struct {
 		uint64_t seq;
 	} *seen;
 	lobby_history_t *hist; /* NULL: no history frame or read yet */
-	char name[];
+	gw_lobby_t *lobby;    /* borrowed: the registry's, which outlives this */
 } lobby_state_t;
 
 struct gw_cluster {
@@ -83,7 +85,6 @@ struct gw_cluster {
 	gw_bus_sink_t sink;   /* the way back into the core */
 	cluster_shard_t shards[GW_SHARDS_MAX];
 	uint32_t nshards;
-	gw_map_t *lobbies;    /* name → lobby_state_t */
 	gw_map_t *origins;    /* node id → origin_t (gap detection) */
 	char prefix[72];      /* "{P}" */
 	gw_keys_t keys;       /* every key and channel name (common/gw_keys) */
@@ -210,6 +211,9 @@ void gw_cluster__gap_all(gw_cluster_t *c, uint32_t shard);
  * every lobby with local members placed there: the link keeps no copy. */
 void gw_cluster__resubscribe(gw_cluster_t *c, uint32_t shard);
 void gw_cluster__free_lobbies(gw_cluster_t *c);
+/* The state of lobby `name` (NULL: no local members, or none for it). */
+lobby_state_t *gw_cluster__lobby_state(const gw_cluster_t *c, const char *name,
+				       size_t len);
 
 /*
  * gw_history.c: lobby history (--history-size). The two bus operations;

@@ -71,9 +71,17 @@ void gw_cluster__publish_lobby_frame(gw_cluster_t *c, const char *lobby, uint64_
 
 /* --- per-lobby state ------------------------------------------------------------ */
 
+lobby_state_t *gw_cluster__lobby_state(const gw_cluster_t *c, const char *name,
+				       size_t len)
+{
+	gw_lobby_t *l = gw_registry_lobby(c->node->reg, name, len);
+
+	return l ? l->bus : NULL;
+}
+
 static lobby_state_t *lobby_state(const gw_cluster_t *c, const char *lobby)
 {
-	return gw_map_get(c->lobbies, lobby, strlen(lobby));
+	return gw_cluster__lobby_state(c, lobby, strlen(lobby));
 }
 
 /* A reference to the interned node id `id` (created on first use); NULL
@@ -118,20 +126,19 @@ static void lobby_state_free(gw_cluster_t *c, lobby_state_t *st)
 	gw_free(st);
 }
 
-static int free_one(void *value, void *ud)
+static int free_one(gw_lobby_t *l, void *ud)
 {
-	lobby_state_free(ud, value);
+	lobby_state_free(ud, l->bus);
+	l->bus = NULL;
 	return 0;
 }
 
-/* At the end only: the maps go right after, unread. */
+/* At the end only (the registry still there, its lobbies kept for nobody). */
 void gw_cluster__free_lobbies(gw_cluster_t *c)
 {
-	if (c->lobbies)
-		gw_map_each(c->lobbies, free_one, c);
-	gw_map_free(c->lobbies);
+	if (c->node && c->node->reg)
+		gw_registry_each_lobby(c->node->reg, free_one, c);
 	gw_map_free(c->origins); /* empty now: every reference was a lobby's */
-	c->lobbies = NULL;
 	c->origins = NULL;
 }
 
@@ -161,15 +168,10 @@ void gw_cluster__lobby_joined(void *impl, gw_session_t *s, gw_buf_t *event)
 		 * again after a reconnect, from the lobby states. Without a
 		 * state nothing here could take the lobby's messages.
 		 */
-		st = gw_calloc(1, sizeof(*st) + len + 1);
+		st = gw_calloc(1, sizeof(*st));
 		if (st) {
-			memcpy(st->name, name, len);
-			if (gw_map_put(c->lobbies, st->name, len, st)) {
-				gw_free(st);
-				st = NULL;
-			}
-		}
-		if (st) {
+			st->lobby = s->m.lobby;
+			s->m.lobby->bus = st;
 			gw_cluster__lobby_channel(c, name, ch);
 			gw_redis_subscribe_once(gw_cluster__link_lobby(c, name, len), ch);
 		}
@@ -193,7 +195,7 @@ void gw_cluster__lobby_left(void *impl, gw_session_t *s, gw_buf_t *event)
 		/* The last local member: stop listening, forget the sequences. */
 		gw_cluster__lobby_channel(c, name, ch);
 		gw_redis_unsubscribe(gw_cluster__link_lobby(c, name, strlen(name)), ch);
-		gw_map_del(c->lobbies, st->name, strlen(st->name));
+		s->m.lobby->bus = NULL;
 		lobby_state_free(c, st);
 	}
 }
@@ -498,15 +500,15 @@ typedef struct {
 	uint32_t shard;
 } gap_t;
 
-static int gap_one(void *value, void *ud)
+/* Lobbies without a state here (no local members left, or none could be
+ * made) are skipped. */
+static int gap_one(gw_lobby_t *l, void *ud)
 {
 	gap_t *g = ud;
-	lobby_state_t *st = value;
-	size_t len = strlen(st->name);
 
-	if (gw_shard_of(st->name, len, g->c->nshards) == g->shard) {
-		g->c->sink.gap(g->c->sink.ud, st->name, len, 0);
-		gw_cluster__history_reset(g->c, st);
+	if (l->bus && gw_shard_of(l->name, l->name_len, g->c->nshards) == g->shard) {
+		g->c->sink.gap(g->c->sink.ud, l->name, l->name_len, 0);
+		gw_cluster__history_reset(g->c, l->bus);
 	}
 	return 0;
 }
@@ -515,18 +517,16 @@ void gw_cluster__gap_all(gw_cluster_t *c, uint32_t shard)
 {
 	gap_t g = { c, shard };
 
-	gw_map_each(c->lobbies, gap_one, &g);
+	gw_registry_each_lobby(c->node->reg, gap_one, &g);
 }
 
-static int resubscribe_one(void *value, void *ud)
+static int resubscribe_one(gw_lobby_t *l, void *ud)
 {
 	gap_t *g = ud;
-	lobby_state_t *st = value;
-	size_t len = strlen(st->name);
 	char ch[CH_MAX];
 
-	if (gw_shard_of(st->name, len, g->c->nshards) == g->shard) {
-		gw_cluster__lobby_channel(g->c, st->name, ch);
+	if (l->bus && gw_shard_of(l->name, l->name_len, g->c->nshards) == g->shard) {
+		gw_cluster__lobby_channel(g->c, l->name, ch);
 		gw_redis_subscribe_once(g->c->shards[g->shard].redis, ch);
 	}
 	return 0;
@@ -536,7 +536,7 @@ void gw_cluster__resubscribe(gw_cluster_t *c, uint32_t shard)
 {
 	gap_t g = { c, shard };
 
-	gw_map_each(c->lobbies, resubscribe_one, &g);
+	gw_registry_each_lobby(c->node->reg, resubscribe_one, &g);
 }
 
 static gw_buf_t *payload_buf(const gw_envelope_t *e)
@@ -557,7 +557,7 @@ static gw_buf_t *payload_buf(const gw_envelope_t *e)
  */
 static void on_lobby_msg(gw_cluster_t *c, const gw_envelope_t *e, int own)
 {
-	lobby_state_t *st = gw_map_get(c->lobbies, e->lobby, e->lobby_len);
+	lobby_state_t *st = gw_cluster__lobby_state(c, e->lobby, e->lobby_len);
 	uint64_t *last, off;
 	gw_buf_t *b;
 
@@ -579,12 +579,12 @@ static void on_lobby_msg(gw_cluster_t *c, const gw_envelope_t *e, int own)
 		return;
 	if (e->seq && e->origin_len && (last = seq_slot(c, st, e->origin, e->origin_len))) {
 		if (*last && e->seq > *last + 1)
-			c->sink.gap(c->sink.ud, st->name, e->lobby_len, e->seq - *last - 1);
+			c->sink.gap(c->sink.ud, st->lobby->name, e->lobby_len, e->seq - *last - 1);
 		*last = e->seq;
 	}
 	b = payload_buf(e);
 	if (b) {
-		c->sink.deliver_lobby(c->sink.ud, st->name, e->lobby_len, b, 0);
+		c->sink.deliver_lobby(c->sink.ud, st->lobby->name, e->lobby_len, b, 0);
 		gw_buf_unref(b);
 	}
 }

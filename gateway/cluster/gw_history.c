@@ -167,13 +167,14 @@ int gw_cluster__publish_history(void *impl, const char *lobby, gw_buf_t *head,
 static void deliver(gw_cluster_t *c, lobby_state_t *st, gw_buf_t *frame,
 		    uint64_t exclude)
 {
-	c->sink.deliver_lobby(c->sink.ud, st->name, strlen(st->name), frame, exclude);
+	c->sink.deliver_lobby(c->sink.ud, st->lobby->name, st->lobby->name_len, frame,
+			     exclude);
 }
 
 static void lost(gw_cluster_t *c, lobby_state_t *st, uint64_t missed)
 {
 	c->hist_unrepaired += missed;
-	c->sink.gap(c->sink.ud, st->name, strlen(st->name), missed);
+	c->sink.gap(c->sink.ud, st->lobby->name, st->lobby->name_len, missed);
 }
 
 static void hold(gw_cluster_t *c, lobby_state_t *st, gw_buf_t *frame, uint64_t off,
@@ -257,7 +258,7 @@ static void on_repair(void *ud, redisReply *r)
 {
 	repair_t *rp = ud;
 	gw_cluster_t *c = rp->c;
-	lobby_state_t *st = gw_map_get(c->lobbies, rp->lobby, strlen(rp->lobby));
+	lobby_state_t *st = gw_cluster__lobby_state(c, rp->lobby, strlen(rp->lobby));
 	const char *me = c->node->cfg->node_id;
 	uint64_t next = rp->from, off;
 	size_t i;
@@ -291,7 +292,7 @@ static void on_repair(void *ud, redisReply *r)
 	}
 	if (next <= rp->to)
 		lost(c, st, rp->to - next + 1);
-	GW_LOG(GW_LOG_INFO, "history_repair", GW_S("lobby", st->name),
+	GW_LOG(GW_LOG_INFO, "history_repair", GW_S("lobby", st->lobby->name),
 	       GW_I("from", rp->from), GW_I("to", rp->to),
 	       GW_I("missing", next <= rp->to ? rp->to - next + 1 : 0));
 	st->hist->offset = rp->to;
@@ -305,17 +306,17 @@ static int repair(gw_cluster_t *c, lobby_state_t *st, uint64_t from, uint64_t to
 	char meta[GW_KEY_MAX], hist[GW_KEY_MAX], lo[32], hi[32];
 	const char *argv[4] = { "XRANGE", hist, lo, hi };
 	size_t lens[4];
-	gw_redis_t *link = gw_cluster__link_lobby(c, st->name, strlen(st->name));
+	gw_redis_t *link = gw_cluster__link_lobby(c, st->lobby->name, st->lobby->name_len);
 	repair_t *rp;
 	int i;
 
-	if (!gw_redis_ready(link) || history_keys(c, st->name, meta, hist))
+	if (!gw_redis_ready(link) || history_keys(c, st->lobby->name, meta, hist))
 		return GW_EUNAVAIL;
 	rp = gw_calloc(1, sizeof(*rp));
 	if (!rp)
 		return GW_ENOMEM;
 	*rp = (repair_t){ c, ++c->repair_seq, from, to, "" };
-	snprintf(rp->lobby, sizeof(rp->lobby), "%s", st->name);
+	snprintf(rp->lobby, sizeof(rp->lobby), "%s", st->lobby->name);
 	snprintf(lo, sizeof(lo), "0-%llu", (unsigned long long)from);
 	snprintf(hi, sizeof(hi), "0-%llu", (unsigned long long)to);
 	for (i = 0; i < 4; i++)
@@ -342,7 +343,7 @@ void gw_cluster__history_offer(gw_cluster_t *c, lobby_state_t *st, gw_buf_t *fra
 		return;
 	}
 	if (h->placed && off > h->offset + 1) {
-		GW_LOG(GW_LOG_WARN, "history_gap", GW_S("lobby", st->name),
+		GW_LOG(GW_LOG_WARN, "history_gap", GW_S("lobby", st->lobby->name),
 		       GW_I("from", h->offset + 1), GW_I("to", off - 1));
 		hold(c, st, frame, off, exclude);
 		if (repair(c, st, h->offset + 1, off - 1) != GW_OK) {
@@ -445,7 +446,7 @@ static void on_read(void *ud, redisReply *r)
 		h.n = 0;
 	h.frames = frames;
 	/* The first member's answer is where this node's lobby starts. */
-	st = gw_map_get(c->lobbies, rd->lobby, strlen(rd->lobby));
+	st = gw_cluster__lobby_state(c, rd->lobby, strlen(rd->lobby));
 	if (st && (lh = hist_of(st)) && !lh->placed && !lh->repair) {
 		lh->offset = h.offset;
 		lh->placed = 1;
