@@ -158,7 +158,7 @@ void gw_cluster__lobby_joined(void *impl, gw_session_t *s, gw_buf_t *event)
 	gw_cluster_t *c = impl;
 	const char *name = s->m.lobby->name;
 	size_t len = s->m.lobby->name_len;
-	lobby_state_t *st = lobby_state(c, name);
+	lobby_state_t *st = s->m.lobby->bus;
 	char ch[CH_MAX];
 
 	if (!st) {
@@ -186,7 +186,7 @@ void gw_cluster__lobby_left(void *impl, gw_session_t *s, gw_buf_t *event)
 {
 	gw_cluster_t *c = impl;
 	const char *name = s->m.lobby->name;
-	lobby_state_t *st = lobby_state(c, name);
+	lobby_state_t *st = s->m.lobby->bus;
 	char ch[CH_MAX];
 
 	if (event)
