@@ -521,6 +521,13 @@ static void on_down(void *ud)
 		GW_LOG(GW_LOG_WARN, "cluster_degraded", GW_S("mode", mode));
 }
 
+static void on_subscribing(void *ud)
+{
+	cluster_shard_t *sh = ud;
+
+	gw_cluster__resubscribe(sh->c, sh->idx);
+}
+
 static void on_message(void *ud, const char *channel, size_t clen, const char *msg,
 		       size_t len)
 {
@@ -547,7 +554,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 static int shard_open(gw_cluster_t *c, uint32_t idx, const char *url, char *err,
 		      size_t errlen)
 {
-	gw_redis_events_t ev = { on_ready, on_down, on_message };
+	gw_redis_events_t ev = { on_ready, on_down, on_subscribing, on_message };
 	const gw_config_t *cfg = c->node->cfg;
 	cluster_shard_t *sh = &c->shards[idx];
 	char probe[CH_MAX], why[256];
@@ -592,8 +599,8 @@ gw_cluster_t *gw_cluster_create(gw_node_t *node, const gw_bus_sink_t *sink,
 	}
 	c->node = node;
 	c->sink = *sink;
-	c->lobbies = gw_map_create(64);
-	if (!c->lobbies) {
+	c->origins = gw_map_create(16);
+	if (!c->origins) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}

@@ -41,35 +41,43 @@ typedef struct {
 	long long lobbies;
 } cluster_shard_t;
 
-/* A history frame held back while a repair fetch is in flight. */
+/*
+ * A node id seen as the origin of lobby envelopes, interned (c->origins,
+ * keyed by the id) so that each lobby's gap detection holds a pointer
+ * instead of a copy: with lobbies spread over many nodes, every lobby
+ * here tracks most of them. Counted by the lobby states that point to it
+ * (gw_fanout.c, origin_get/origin_put); freed with the last.
+ */
 typedef struct {
-	gw_buf_t *frame;
-	uint64_t off;
-	uint64_t exclude;     /* local connection id, 0: nobody */
-} pending_t;
+	uint32_t refs;
+	uint32_t len;
+	char id[];
+} origin_t;
+
+/* Lobby history's part of a lobby state (gw_history.c): opaque here. */
+typedef struct lobby_history lobby_history_t;
 
 /*
- * Per-lobby state, one per lobby with local members (c->lobbies, keyed by
- * name): created by the first local join, freed by the last local leave.
+ * Per-lobby state, one per lobby with local members (hung off the
+ * registry's lobby, gw_lobby_t.bus, so a node keeps no map and no name of
+ * its own for it): created by the first local join, freed by the last
+ * local leave -- both inside the registry lobby's life.
  * The sequence we stamp on what we publish there, and the last sequence
- * seen from each other node (gap detection).
+ * seen from each other node (gap detection). A node holds one per lobby
+ * with local members, so it is kept small: what only history needs is
+ * apart, allocated by gw_history.c on first use (never without
+ * --history-size) and freed with the state.
  */
 typedef struct {
 	uint32_t members;     /* local members */
+	uint32_t n;           /* entries in seen */
 	uint64_t seq;         /* our last published sequence */
-	size_t n;
 	struct {
-		char origin[65];
+		origin_t *origin; /* a reference (origin_put when dropped) */
 		uint64_t seq;
 	} *seen;
-	/* History (gw_history.c): the last offset delivered here (when
-	 * placed), the repair fetch in flight (0: none) and what waits for it. */
-	uint64_t offset;
-	int placed;
-	uint64_t repair;
-	pending_t *pending;
-	size_t n_pending, cap_pending;
-	char name[];
+	lobby_history_t *hist; /* NULL: no history frame or read yet */
+	gw_lobby_t *lobby;    /* borrowed: the registry's, which outlives this */
 } lobby_state_t;
 
 struct gw_cluster {
@@ -77,7 +85,7 @@ struct gw_cluster {
 	gw_bus_sink_t sink;   /* the way back into the core */
 	cluster_shard_t shards[GW_SHARDS_MAX];
 	uint32_t nshards;
-	gw_map_t *lobbies;    /* name → lobby_state_t */
+	gw_map_t *origins;    /* node id → origin_t (gap detection) */
 	char prefix[72];      /* "{P}" */
 	gw_keys_t keys;       /* every key and channel name (common/gw_keys) */
 	char total_key[GW_KEY_MAX];
@@ -199,14 +207,21 @@ gw_buf_t *gw_cluster__snapshot(void *impl);
 /* A gap event (`missed` 0: unknown) to every lobby with local members
  * placed on shard `shard` (all of them with one shard). */
 void gw_cluster__gap_all(gw_cluster_t *c, uint32_t shard);
+/* Subscribes shard `shard`'s link (it is SUBSCRIBING) to the channel of
+ * every lobby with local members placed there: the link keeps no copy. */
+void gw_cluster__resubscribe(gw_cluster_t *c, uint32_t shard);
 void gw_cluster__free_lobbies(gw_cluster_t *c);
+/* The state of lobby `name` (NULL: no local members, or none for it). */
+lobby_state_t *gw_cluster__lobby_state(const gw_cluster_t *c, const char *name,
+				       size_t len);
 
 /*
  * gw_history.c: lobby history (--history-size). The two bus operations;
  * offer() takes a history frame (one with an offset, `frame` borrowed)
  * from the lobby channel and delivers it in offset order, fetching what a
  * gap skipped; reset() forgets a lobby's position (the link reconnected)
- * and forget() frees what a lobby state holds for it.
+ * and forget() frees what a lobby state holds for it (st->hist, which
+ * gw_history.c allocates on first use and only it reads).
  */
 int gw_cluster__publish_history(void *impl, const char *lobby, gw_buf_t *head,
 				uint64_t exclude);

@@ -71,35 +71,75 @@ void gw_cluster__publish_lobby_frame(gw_cluster_t *c, const char *lobby, uint64_
 
 /* --- per-lobby state ------------------------------------------------------------ */
 
-static lobby_state_t *lobby_state(const gw_cluster_t *c, const char *lobby)
+lobby_state_t *gw_cluster__lobby_state(const gw_cluster_t *c, const char *name,
+				       size_t len)
 {
-	return gw_map_get(c->lobbies, lobby, strlen(lobby));
+	gw_lobby_t *l = gw_registry_lobby(c->node->reg, name, len);
+
+	return l ? l->bus : NULL;
 }
 
-static void lobby_state_free(lobby_state_t *st)
+static lobby_state_t *lobby_state(const gw_cluster_t *c, const char *lobby)
 {
+	return gw_cluster__lobby_state(c, lobby, strlen(lobby));
+}
+
+/* A reference to the interned node id `id` (created on first use); NULL
+ * when out of memory. */
+static origin_t *origin_get(gw_cluster_t *c, const char *id, size_t len)
+{
+	origin_t *o = gw_map_get(c->origins, id, len);
+
+	if (!o) {
+		o = gw_calloc(1, sizeof(*o) + len + 1);
+		if (!o)
+			return NULL;
+		memcpy(o->id, id, len);
+		o->len = (uint32_t)len;
+		if (gw_map_put(c->origins, o->id, len, o)) {
+			gw_free(o);
+			return NULL;
+		}
+	}
+	o->refs++;
+	return o;
+}
+
+static void origin_put(gw_cluster_t *c, origin_t *o)
+{
+	if (--o->refs == 0) {
+		gw_map_del(c->origins, o->id, o->len);
+		gw_free(o);
+	}
+}
+
+static void lobby_state_free(gw_cluster_t *c, lobby_state_t *st)
+{
+	uint32_t i;
+
 	if (st) {
+		for (i = 0; i < st->n; i++)
+			origin_put(c, st->seen[i].origin);
 		gw_free(st->seen);
 		gw_cluster__history_forget(st);
 	}
 	gw_free(st);
 }
 
-static int free_one(void *value, void *ud)
+static int free_one(gw_lobby_t *l, void *ud)
 {
-	GW_UNUSED(ud);
-	lobby_state_free(value);
+	lobby_state_free(ud, l->bus);
+	l->bus = NULL;
 	return 0;
 }
 
-/* At the end only: the map goes right after, unread. */
+/* At the end only (the registry still there, its lobbies kept for nobody). */
 void gw_cluster__free_lobbies(gw_cluster_t *c)
 {
-	if (!c->lobbies)
-		return;
-	gw_map_each(c->lobbies, free_one, NULL);
-	gw_map_free(c->lobbies);
-	c->lobbies = NULL;
+	if (c->node && c->node->reg)
+		gw_registry_each_lobby(c->node->reg, free_one, c);
+	gw_map_free(c->origins); /* empty now: every reference was a lobby's */
+	c->origins = NULL;
 }
 
 /* The next sequence for what we publish to `lobby`; 0 (unsequenced) when
@@ -118,21 +158,23 @@ void gw_cluster__lobby_joined(void *impl, gw_session_t *s, gw_buf_t *event)
 	gw_cluster_t *c = impl;
 	const char *name = s->m.lobby->name;
 	size_t len = s->m.lobby->name_len;
-	lobby_state_t *st = lobby_state(c, name);
+	lobby_state_t *st = s->m.lobby->bus;
 	char ch[CH_MAX];
 
 	if (!st) {
-		/* The first local member: listen to the lobby. */
-		st = gw_calloc(1, sizeof(*st) + len + 1);
+		/*
+		 * The first local member: listen to the lobby. The link keeps
+		 * no copy of the channel: gw_cluster__resubscribe names it
+		 * again after a reconnect, from the lobby states. Without a
+		 * state nothing here could take the lobby's messages.
+		 */
+		st = gw_calloc(1, sizeof(*st));
 		if (st) {
-			memcpy(st->name, name, len);
-			if (gw_map_put(c->lobbies, st->name, len, st)) {
-				gw_free(st);
-				st = NULL;
-			}
+			st->lobby = s->m.lobby;
+			s->m.lobby->bus = st;
+			gw_cluster__lobby_channel(c, name, ch);
+			gw_redis_subscribe_once(gw_cluster__link_lobby(c, name, len), ch);
 		}
-		gw_cluster__lobby_channel(c, name, ch);
-		gw_redis_subscribe(gw_cluster__link_lobby(c, name, len), ch);
 	}
 	if (st)
 		st->members++;
@@ -144,7 +186,7 @@ void gw_cluster__lobby_left(void *impl, gw_session_t *s, gw_buf_t *event)
 {
 	gw_cluster_t *c = impl;
 	const char *name = s->m.lobby->name;
-	lobby_state_t *st = lobby_state(c, name);
+	lobby_state_t *st = s->m.lobby->bus;
 	char ch[CH_MAX];
 
 	if (event)
@@ -153,8 +195,8 @@ void gw_cluster__lobby_left(void *impl, gw_session_t *s, gw_buf_t *event)
 		/* The last local member: stop listening, forget the sequences. */
 		gw_cluster__lobby_channel(c, name, ch);
 		gw_redis_unsubscribe(gw_cluster__link_lobby(c, name, strlen(name)), ch);
-		gw_map_del(c->lobbies, st->name, strlen(st->name));
-		lobby_state_free(st);
+		s->m.lobby->bus = NULL;
+		lobby_state_free(c, st);
 	}
 }
 
@@ -429,23 +471,26 @@ int gw_cluster__lookup(void *impl, int lobby, const char *name, gw_bus_lookup_fn
 
 /* --- inbound ---------------------------------------------------------------------- */
 
-static uint64_t *seq_slot(lobby_state_t *st, const char *origin, size_t len)
+static uint64_t *seq_slot(gw_cluster_t *c, lobby_state_t *st, const char *origin,
+			  size_t len)
 {
-	size_t i;
+	uint32_t i;
+	origin_t *o;
 	void *nv;
 
 	if (len > 64)
 		return NULL;
 	for (i = 0; i < st->n; i++)
-		if (strlen(st->seen[i].origin) == len &&
-		    memcmp(st->seen[i].origin, origin, len) == 0)
+		if (st->seen[i].origin->len == len &&
+		    memcmp(st->seen[i].origin->id, origin, len) == 0)
 			return &st->seen[i].seq;
 	nv = gw_realloc(st->seen, (st->n + 1) * sizeof(st->seen[0]));
 	if (!nv)
 		return NULL;
 	st->seen = nv;
-	memcpy(st->seen[st->n].origin, origin, len);
-	st->seen[st->n].origin[len] = '\0';
+	if (!(o = origin_get(c, origin, len)))
+		return NULL;
+	st->seen[st->n].origin = o;
 	st->seen[st->n].seq = 0;
 	return &st->seen[st->n++].seq;
 }
@@ -455,15 +500,15 @@ typedef struct {
 	uint32_t shard;
 } gap_t;
 
-static int gap_one(void *value, void *ud)
+/* Lobbies without a state here (no local members left, or none could be
+ * made) are skipped. */
+static int gap_one(gw_lobby_t *l, void *ud)
 {
 	gap_t *g = ud;
-	lobby_state_t *st = value;
-	size_t len = strlen(st->name);
 
-	if (gw_shard_of(st->name, len, g->c->nshards) == g->shard) {
-		g->c->sink.gap(g->c->sink.ud, st->name, len, 0);
-		gw_cluster__history_reset(g->c, st);
+	if (l->bus && gw_shard_of(l->name, l->name_len, g->c->nshards) == g->shard) {
+		g->c->sink.gap(g->c->sink.ud, l->name, l->name_len, 0);
+		gw_cluster__history_reset(g->c, l->bus);
 	}
 	return 0;
 }
@@ -472,7 +517,26 @@ void gw_cluster__gap_all(gw_cluster_t *c, uint32_t shard)
 {
 	gap_t g = { c, shard };
 
-	gw_map_each(c->lobbies, gap_one, &g);
+	gw_registry_each_lobby(c->node->reg, gap_one, &g);
+}
+
+static int resubscribe_one(gw_lobby_t *l, void *ud)
+{
+	gap_t *g = ud;
+	char ch[CH_MAX];
+
+	if (l->bus && gw_shard_of(l->name, l->name_len, g->c->nshards) == g->shard) {
+		gw_cluster__lobby_channel(g->c, l->name, ch);
+		gw_redis_subscribe_once(g->c->shards[g->shard].redis, ch);
+	}
+	return 0;
+}
+
+void gw_cluster__resubscribe(gw_cluster_t *c, uint32_t shard)
+{
+	gap_t g = { c, shard };
+
+	gw_registry_each_lobby(c->node->reg, resubscribe_one, &g);
 }
 
 static gw_buf_t *payload_buf(const gw_envelope_t *e)
@@ -493,7 +557,7 @@ static gw_buf_t *payload_buf(const gw_envelope_t *e)
  */
 static void on_lobby_msg(gw_cluster_t *c, const gw_envelope_t *e, int own)
 {
-	lobby_state_t *st = gw_map_get(c->lobbies, e->lobby, e->lobby_len);
+	lobby_state_t *st = gw_cluster__lobby_state(c, e->lobby, e->lobby_len);
 	uint64_t *last, off;
 	gw_buf_t *b;
 
@@ -513,14 +577,14 @@ static void on_lobby_msg(gw_cluster_t *c, const gw_envelope_t *e, int own)
 	}
 	if (own)
 		return;
-	if (e->seq && e->origin_len && (last = seq_slot(st, e->origin, e->origin_len))) {
+	if (e->seq && e->origin_len && (last = seq_slot(c, st, e->origin, e->origin_len))) {
 		if (*last && e->seq > *last + 1)
-			c->sink.gap(c->sink.ud, st->name, e->lobby_len, e->seq - *last - 1);
+			c->sink.gap(c->sink.ud, st->lobby->name, e->lobby_len, e->seq - *last - 1);
 		*last = e->seq;
 	}
 	b = payload_buf(e);
 	if (b) {
-		c->sink.deliver_lobby(c->sink.ud, st->name, e->lobby_len, b, 0);
+		c->sink.deliver_lobby(c->sink.ud, st->lobby->name, e->lobby_len, b, 0);
 		gw_buf_unref(b);
 	}
 }

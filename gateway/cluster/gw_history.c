@@ -39,6 +39,36 @@
 /* Frames waiting for one repair fetch; past this they are reported lost. */
 #define PENDING_MAX 4096
 
+/* A history frame held back while a repair fetch is in flight. */
+typedef struct {
+	gw_buf_t *frame;
+	uint64_t off;
+	uint64_t exclude;     /* local connection id, 0: nobody */
+} pending_t;
+
+/*
+ * A lobby state's history part (st->hist): the last offset delivered here
+ * (when placed), the repair fetch in flight (0: none) and what waits for
+ * it. Allocated by the first history frame or history read answer for the
+ * lobby (so never without --history-size), freed by forget() with the
+ * lobby state; out of memory, the lobby stays unplaced (frames are
+ * delivered as they come, as before a node knows a lobby's position).
+ */
+struct lobby_history {
+	uint64_t offset;
+	uint64_t repair;
+	pending_t *pending;
+	uint32_t n_pending, cap_pending;
+	int placed;
+};
+
+static lobby_history_t *hist_of(lobby_state_t *st)
+{
+	if (!st->hist)
+		st->hist = gw_calloc(1, sizeof(*st->hist));
+	return st->hist;
+}
+
 /* --- epochs ------------------------------------------------------------------ */
 
 void gw_cluster__history_seed(gw_cluster_t *c)
@@ -137,43 +167,45 @@ int gw_cluster__publish_history(void *impl, const char *lobby, gw_buf_t *head,
 static void deliver(gw_cluster_t *c, lobby_state_t *st, gw_buf_t *frame,
 		    uint64_t exclude)
 {
-	c->sink.deliver_lobby(c->sink.ud, st->name, strlen(st->name), frame, exclude);
+	c->sink.deliver_lobby(c->sink.ud, st->lobby->name, st->lobby->name_len, frame,
+			     exclude);
 }
 
 static void lost(gw_cluster_t *c, lobby_state_t *st, uint64_t missed)
 {
 	c->hist_unrepaired += missed;
-	c->sink.gap(c->sink.ud, st->name, strlen(st->name), missed);
+	c->sink.gap(c->sink.ud, st->lobby->name, st->lobby->name_len, missed);
 }
 
 static void hold(gw_cluster_t *c, lobby_state_t *st, gw_buf_t *frame, uint64_t off,
 		 uint64_t exclude)
 {
+	lobby_history_t *h = st->hist;
 	void *nv;
 
-	if (st->n_pending == st->cap_pending) {
-		size_t cap = st->cap_pending ? st->cap_pending * 2 : 16;
+	if (h->n_pending == h->cap_pending) {
+		uint32_t cap = h->cap_pending ? h->cap_pending * 2 : 16;
 
-		nv = st->n_pending < PENDING_MAX
-			     ? gw_realloc(st->pending, cap * sizeof(*st->pending)) : NULL;
+		nv = h->n_pending < PENDING_MAX
+			     ? gw_realloc(h->pending, cap * sizeof(*h->pending)) : NULL;
 		if (!nv) {
 			lost(c, st, 1);
 			return;
 		}
-		st->pending = nv;
-		st->cap_pending = cap;
+		h->pending = nv;
+		h->cap_pending = cap;
 	}
-	st->pending[st->n_pending++] = (pending_t){ gw_buf_ref(frame), off, exclude };
+	h->pending[h->n_pending++] = (pending_t){ gw_buf_ref(frame), off, exclude };
 }
 
 /* Offers what waited, in order; a new jump among them starts a new repair. */
 static void drain(gw_cluster_t *c, lobby_state_t *st)
 {
-	pending_t *p = st->pending;
-	size_t n = st->n_pending, i;
+	pending_t *p = st->hist->pending;
+	size_t n = st->hist->n_pending, i;
 
-	st->pending = NULL;
-	st->n_pending = st->cap_pending = 0;
+	st->hist->pending = NULL;
+	st->hist->n_pending = st->hist->cap_pending = 0;
 	for (i = 0; i < n; i++) {
 		gw_cluster__history_offer(c, st, p[i].frame, p[i].off, p[i].exclude);
 		gw_buf_unref(p[i].frame);
@@ -226,16 +258,16 @@ static void on_repair(void *ud, redisReply *r)
 {
 	repair_t *rp = ud;
 	gw_cluster_t *c = rp->c;
-	lobby_state_t *st = gw_map_get(c->lobbies, rp->lobby, strlen(rp->lobby));
+	lobby_state_t *st = gw_cluster__lobby_state(c, rp->lobby, strlen(rp->lobby));
 	const char *me = c->node->cfg->node_id;
 	uint64_t next = rp->from, off;
 	size_t i;
 
-	if (!st || st->repair != rp->id) {
+	if (!st || !st->hist || st->hist->repair != rp->id) {
 		gw_free(rp); /* the lobby was left, or its position reset */
 		return;
 	}
-	st->repair = 0;
+	st->hist->repair = 0;
 	if (r && r->type != REDIS_REPLY_ARRAY) {
 		gw_redis_refuse(gw_cluster__link_lobby(c, rp->lobby, strlen(rp->lobby)),
 				"history range");
@@ -260,10 +292,10 @@ static void on_repair(void *ud, redisReply *r)
 	}
 	if (next <= rp->to)
 		lost(c, st, rp->to - next + 1);
-	GW_LOG(GW_LOG_INFO, "history_repair", GW_S("lobby", st->name),
+	GW_LOG(GW_LOG_INFO, "history_repair", GW_S("lobby", st->lobby->name),
 	       GW_I("from", rp->from), GW_I("to", rp->to),
 	       GW_I("missing", next <= rp->to ? rp->to - next + 1 : 0));
-	st->offset = rp->to;
+	st->hist->offset = rp->to;
 	gw_free(rp);
 	drain(c, st);
 }
@@ -274,17 +306,17 @@ static int repair(gw_cluster_t *c, lobby_state_t *st, uint64_t from, uint64_t to
 	char meta[GW_KEY_MAX], hist[GW_KEY_MAX], lo[32], hi[32];
 	const char *argv[4] = { "XRANGE", hist, lo, hi };
 	size_t lens[4];
-	gw_redis_t *link = gw_cluster__link_lobby(c, st->name, strlen(st->name));
+	gw_redis_t *link = gw_cluster__link_lobby(c, st->lobby->name, st->lobby->name_len);
 	repair_t *rp;
 	int i;
 
-	if (!gw_redis_ready(link) || history_keys(c, st->name, meta, hist))
+	if (!gw_redis_ready(link) || history_keys(c, st->lobby->name, meta, hist))
 		return GW_EUNAVAIL;
 	rp = gw_calloc(1, sizeof(*rp));
 	if (!rp)
 		return GW_ENOMEM;
 	*rp = (repair_t){ c, ++c->repair_seq, from, to, "" };
-	snprintf(rp->lobby, sizeof(rp->lobby), "%s", st->name);
+	snprintf(rp->lobby, sizeof(rp->lobby), "%s", st->lobby->name);
 	snprintf(lo, sizeof(lo), "0-%llu", (unsigned long long)from);
 	snprintf(hi, sizeof(hi), "0-%llu", (unsigned long long)to);
 	for (i = 0; i < 4; i++)
@@ -293,50 +325,61 @@ static int repair(gw_cluster_t *c, lobby_state_t *st, uint64_t from, uint64_t to
 		gw_free(rp);
 		return GW_EUNAVAIL;
 	}
-	st->repair = rp->id;
+	st->hist->repair = rp->id;
 	return GW_OK;
 }
 
 void gw_cluster__history_offer(gw_cluster_t *c, lobby_state_t *st, gw_buf_t *frame,
 			       uint64_t off, uint64_t exclude)
 {
-	if (st->repair) {
+	lobby_history_t *h = hist_of(st);
+
+	if (!h) { /* out of memory: unplaced */
+		deliver(c, st, frame, exclude);
+		return;
+	}
+	if (h->repair) {
 		hold(c, st, frame, off, exclude);
 		return;
 	}
-	if (st->placed && off > st->offset + 1) {
-		GW_LOG(GW_LOG_WARN, "history_gap", GW_S("lobby", st->name),
-		       GW_I("from", st->offset + 1), GW_I("to", off - 1));
+	if (h->placed && off > h->offset + 1) {
+		GW_LOG(GW_LOG_WARN, "history_gap", GW_S("lobby", st->lobby->name),
+		       GW_I("from", h->offset + 1), GW_I("to", off - 1));
 		hold(c, st, frame, off, exclude);
-		if (repair(c, st, st->offset + 1, off - 1) != GW_OK) {
-			lost(c, st, off - 1 - st->offset);
-			st->offset = off - 1;
+		if (repair(c, st, h->offset + 1, off - 1) != GW_OK) {
+			lost(c, st, off - 1 - h->offset);
+			h->offset = off - 1;
 			drain(c, st);
 		}
 		return;
 	}
 	deliver(c, st, frame, exclude);
-	st->offset = off;
-	st->placed = 1;
+	h->offset = off;
+	h->placed = 1;
 }
 
 void gw_cluster__history_reset(gw_cluster_t *c, lobby_state_t *st)
 {
-	st->offset = 0;
-	st->placed = 0;
-	st->repair = 0; /* a fetch in flight is ignored when it answers */
+	if (!st->hist)
+		return; /* no position to forget */
+	st->hist->offset = 0;
+	st->hist->placed = 0;
+	st->hist->repair = 0; /* a fetch in flight is ignored when it answers */
 	drain(c, st);
 }
 
 void gw_cluster__history_forget(lobby_state_t *st)
 {
+	lobby_history_t *h = st->hist;
 	size_t i;
 
-	for (i = 0; i < st->n_pending; i++)
-		gw_buf_unref(st->pending[i].frame);
-	gw_free(st->pending);
-	st->pending = NULL;
-	st->n_pending = st->cap_pending = 0;
+	if (!h)
+		return;
+	for (i = 0; i < h->n_pending; i++)
+		gw_buf_unref(h->pending[i].frame);
+	gw_free(h->pending);
+	gw_free(h);
+	st->hist = NULL;
 }
 
 /* --- reading ------------------------------------------------------------------------ */
@@ -373,6 +416,7 @@ static void on_read(void *ud, redisReply *r)
 	gw_bus_history_t h = { NULL, 0, 0, NULL, 0 };
 	gw_bus_str_t *frames = NULL;
 	lobby_state_t *st;
+	lobby_history_t *lh;
 	size_t i, bytes = 0;
 
 	if (r && !read_reply_ok(r)) {
@@ -402,10 +446,10 @@ static void on_read(void *ud, redisReply *r)
 		h.n = 0;
 	h.frames = frames;
 	/* The first member's answer is where this node's lobby starts. */
-	st = gw_map_get(c->lobbies, rd->lobby, strlen(rd->lobby));
-	if (st && !st->placed && !st->repair) {
-		st->offset = h.offset;
-		st->placed = 1;
+	st = gw_cluster__lobby_state(c, rd->lobby, strlen(rd->lobby));
+	if (st && (lh = hist_of(st)) && !lh->placed && !lh->repair) {
+		lh->offset = h.offset;
+		lh->placed = 1;
 	}
 	rd->done(rd->ud, GW_OK, &h);
 	gw_free(frames);

@@ -237,6 +237,8 @@ static void enter(gw_redis_t *r, gw_redis_state_t st)
 	case GW_REDIS_SUBSCRIBING:
 		subscribe_all(r);
 		r->steps_left = (int)gw_map_count(r->subs);
+		if (r->ev.on_subscribing)
+			r->ev.on_subscribing(r->ud); /* gw_redis_subscribe_once */
 		break;
 	case GW_REDIS_READY:
 		r->backoff_ms = 0;
@@ -565,19 +567,24 @@ int gw_redis_subscribe(gw_redis_t *r, const char *channel)
 	return GW_OK;
 }
 
+void gw_redis_subscribe_once(gw_redis_t *r, const char *channel)
+{
+	if (r->state == GW_REDIS_SUBSCRIBING) {
+		r->steps_left++; /* its "subscribe" reply is one more step */
+		subscribe_one((void *)channel, r);
+	} else if (r->state == GW_REDIS_READY) {
+		subscribe_one((void *)channel, r);
+	}
+}
+
 void gw_redis_unsubscribe(gw_redis_t *r, const char *channel)
 {
-	char *ch = gw_map_del(r->subs, channel, strlen(channel));
+	const char *argv[2] = { "UNSUBSCRIBE", channel };
+	size_t lens[2] = { 11, strlen(channel) };
 
-	if (!ch)
-		return;
-	if (r->state == GW_REDIS_READY) {
-		const char *argv[2] = { "UNSUBSCRIBE", ch };
-		size_t lens[2] = { 11, strlen(ch) };
-
+	gw_free(gw_map_del(r->subs, channel, strlen(channel)));
+	if (r->state == GW_REDIS_SUBSCRIBING || r->state == GW_REDIS_READY)
 		redisAsyncCommandArgv(r->sub, on_sub_reply, r, 2, argv, lens);
-	}
-	gw_free(ch);
 }
 
 /* --- commands and scripts ---------------------------------------------------- */

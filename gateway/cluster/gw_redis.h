@@ -54,6 +54,12 @@ typedef struct {
 	void (*on_ready)(void *ud);
 	/* The link was READY and failed. */
 	void (*on_down)(void *ud);
+	/*
+	 * Optional: the link is (re)subscribing (every connect, before READY):
+	 * the owner calls gw_redis_subscribe_once for every channel it keeps
+	 * itself.
+	 */
+	void (*on_subscribing)(void *ud);
 	/* A message on a subscribed channel; both strings are borrowed. */
 	void (*on_message)(void *ud, const char *channel, size_t channel_len,
 			   const char *msg, size_t len);
@@ -116,6 +122,15 @@ int gw_redis_publish(gw_redis_t *r, const char *channel, size_t clen,
  * once when READY. Idempotent.
  */
 int gw_redis_subscribe(gw_redis_t *r, const char *channel);
+/*
+ * A channel the owner keeps itself (one per lobby: many, so the link holds
+ * no copy; `channel` is borrowed for the call): sent now while SUBSCRIBING
+ * (awaited like the set's) or READY, else not at all -- the owner names it
+ * again from on_subscribing on the next connect. Not idempotent: one call
+ * per channel and connect.
+ */
+void gw_redis_subscribe_once(gw_redis_t *r, const char *channel);
+/* Either kind: leaves the set if there, UNSUBSCRIBE sent while SUBSCRIBING or READY. */
 void gw_redis_unsubscribe(gw_redis_t *r, const char *channel);
 
 #endif

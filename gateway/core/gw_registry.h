@@ -20,6 +20,10 @@ typedef struct gw_lobby {
 	gw_list_t members;  /* gw_member_t.lobby_link */
 	uint32_t count;     /* connections */
 	uint32_t name_len;
+	/* The bus's per-lobby state (gw_cluster: lobby_state_t), NULL: none.
+	 * The bus sets and frees it; it clears it before the last member
+	 * leaves (gw_bus_lobby_left comes before gw_registry_leave). */
+	void *bus;
 	char name[];
 } gw_lobby_t;
 
