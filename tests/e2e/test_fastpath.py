@@ -1,6 +1,8 @@
-"""The direct-write fast path (gateway/core/gw_session.c, write_direct).
+"""The direct-write fast path (gateway/core/gw_session.c: ws_direct, and
+flush_direct at the end of each loop turn).
 
-A frame for a session with nothing queued goes straight to the socket; a
+The frames a session got in one loop turn go straight to the socket at the
+turn's end, in one write; a
 short write hands the rest to lws, which must send it before anything else
 (pongs, pings, the close frame). These tests make the socket fill up on
 purpose — a receiver with a tiny SO_RCVBUF that stops reading — and then
