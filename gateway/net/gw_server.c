@@ -52,6 +52,14 @@
  * bytes per idle connection than this.
  */
 #define GW_RX_BUFFER 256
+/*
+ * The most lws sends in one send(2) (tx_packet_size, plus LWS_PRE + 4).
+ * Left 0, lws takes the receive buffer's size instead: every frame lws
+ * writes for us — a batch for a receiver behind (up to 64 KiB), any frame
+ * on TLS, the rest of a short direct write — went out 276 bytes per system
+ * call and per loop turn, the rest copied into lws's output list first.
+ */
+#define GW_TX_PACKET (64 * 1024)
 #define GW_XFF_MAX 1024  /* an X-Forwarded-For longer than this refuses */
 
 _Static_assert(GW_PEER_N_VERDICTS <= GW_ARRAY_LEN(((gw_stats_t *)0)->conns_refused),
@@ -697,7 +705,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 }
 
 static const struct lws_protocols protocols[] = {
-	{ "gateway", callback, sizeof(gw_session_t), GW_RX_BUFFER, 0, NULL, 0 },
+	{ "gateway", callback, sizeof(gw_session_t), GW_RX_BUFFER, 0, NULL, GW_TX_PACKET },
 	LWS_PROTOCOL_LIST_TERM
 };
 
