@@ -42,22 +42,25 @@
 #include <sys/socket.h>
 
 /*
- * lws allocates this (plus LWS_PRE) per connection for control frames and
- * hands data frames over in pieces of at most this size; gw_session
- * reassembles them. 128 would be the smallest that holds a control frame's
- * payload (125 bytes) whole (lws answers a ping with what this buffer
- * holds), but with 128 a refused `PRI * HTTP/2.0` connection lingered
- * until the handshake timeout instead of closing at once
- * (tests/e2e/test_rfc6455.py); 256 closes it at once. 512 cost 256 more
- * bytes per idle connection than this.
+ * The protocol's receive buffer (rx_buffer_size). lws reads at most this
+ * much plus LWS_PRE from a member's socket per loop turn and hands data
+ * frames over in pieces of at most that (gw_session reassembles them); it
+ * collects a control frame's payload in a buffer of this size, which lws
+ * patch 08 allocates only while one is being collected, so an idle
+ * connection holds none. It was 256 while lws kept the buffer for every
+ * connection: then a 64 KiB message took ~240 reads and loop turns. Now
+ * one page, the per-thread read buffer's size (pt_serv_buf_size); below
+ * 256 a refused `PRI * HTTP/2.0` connection lingered until the handshake
+ * timeout (tests/e2e/test_rfc6455.py).
  */
-#define GW_RX_BUFFER 256
+#define GW_RX_BUFFER (4096 - LWS_PRE)
 /*
  * The most lws sends in one send(2) (tx_packet_size, plus LWS_PRE + 4).
- * Left 0, lws takes the receive buffer's size instead: every frame lws
- * writes for us — a batch for a receiver behind (up to 64 KiB), any frame
- * on TLS, the rest of a short direct write — went out 276 bytes per system
- * call and per loop turn, the rest copied into lws's output list first.
+ * Left 0, lws takes the receive buffer's size instead: while that was 256,
+ * every frame lws wrote for us — a batch for a receiver behind (up to
+ * 64 KiB), any frame on TLS, the rest of a short direct write — went out
+ * 276 bytes per system call and per loop turn, the rest copied into lws's
+ * output list first.
  */
 #define GW_TX_PACKET (64 * 1024)
 #define GW_XFF_MAX 1024  /* an X-Forwarded-For longer than this refuses */
