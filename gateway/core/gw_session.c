@@ -146,48 +146,11 @@ static int queue_grow(gw_session_t *s)
 	return GW_OK;
 }
 
-static size_t frame_header(unsigned char *h, size_t len)
-{
-	h[0] = 0x81; /* FIN, text */
-	if (len < 126) {
-		h[1] = (unsigned char)len;
-		return 2;
-	}
-	if (len <= 0xffff) {
-		h[1] = 126;
-		h[2] = (unsigned char)(len >> 8);
-		h[3] = (unsigned char)len;
-		return 4;
-	}
-	h[1] = 127;
-	for (int i = 0; i < 8; i++)
-		h[2 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
-	return 10;
-}
-
 /*
- * The direct-write fast path. At light load nearly every frame finds an
- * empty queue; queueing it would arm POLLOUT in one loop turn and disarm it
- * in the next (two epoll_ctl and an epoll_wait wake-up per delivery). So
- * when the session is open, nothing of ours is queued and lws holds no
- * output of its own (lws_partial_buffered), the frame goes out now: the
- * header is laid in the buffer's headroom — the same bytes for every
- * receiver of a shared payload, so the shared buffer is safe on our one
- * thread — and one send(2) writes it.
- *
- * What lws sends by itself stays correct around it: pongs and our pings
- * are control frames, which may come between whole messages, and every
- * frame we write is whole (FIN). A short write must not let anything in
- * between the two parts, so the rest is handed to lws at once as raw bytes:
- * lws keeps it in its own output list, which it drains before anything
- * else it writes (pongs included) and which stops this path until it is
- * empty. Nothing is written after a close: not once we are closing, nor
- * after the peer's close frame (lws answers that one). Never on TLS, where
- * only lws may write.
- *
- * Returns 1 if `b` went out (whole, or its rest now lws's), 0 if nothing
- * was written and it must be queued, -1 if lws refused the rest (the
- * connection is broken; lws closes it).
+ * The fast paths' two steps (gw_ws.c, gw_sse.c): one non-blocking send(2),
+ * and the rest of a short write handed to lws, which sends it before
+ * anything else it writes (pongs included) and which stops the fast path
+ * until it is empty.
  */
 ssize_t gw_session_send_now(gw_session_t *s, const unsigned char *p, size_t len)
 {
@@ -213,28 +176,6 @@ int gw_session_hand_rest(gw_session_t *s, const unsigned char *p, size_t len)
 	rc = lws_write(s->wsi, rest + LWS_PRE, len, LWS_WRITE_HTTP);
 	gw_free(rest);
 	return rc < 0 ? -1 : 0;
-}
-
-static int ws_direct(gw_session_t *s, gw_buf_t *b)
-{
-	unsigned char *data = gw_buf_data(b);
-	unsigned char hdr[10];
-	size_t hl = frame_header(hdr, b->len), total = hl + b->len;
-	ssize_t n;
-
-	if (!s->direct || s->state != GW_SS_OPEN || s->q_len || s->peer_closed ||
-	    lws_partial_buffered(s->wsi))
-		return 0;
-	memcpy(data - hl, hdr, hl);
-	if (!(n = gw_session_send_now(s, data - hl, total)))
-		return 0;
-	s->node->stats.bytes_out += b->len;
-	if (n == (ssize_t)total) {
-		s->node->stats.direct_writes++;
-		return 1;
-	}
-	s->node->stats.partial_writes++;
-	return gw_session_hand_rest(s, data - hl + n, total - (size_t)n) < 0 ? -1 : 1;
 }
 
 /* --- history: the hold (gw_hold_t) ----------------------------------------- */
@@ -676,58 +617,6 @@ int gw_session_on_writeable(gw_session_t *s)
 		lws_callback_on_writable(s->wsi);
 	return 0;
 }
-
-/* --- the WebSocket writer ---------------------------------------------------- */
-
-static size_t ws_frame(const gw_buf_t *b, unsigned char *out)
-{
-	size_t hl = frame_header(out, b->len);
-
-	memcpy(out + hl, gw_buf_data((gw_buf_t *)b), b->len);
-	return hl + b->len;
-}
-
-static int ws_one(gw_session_t *s, gw_buf_t *b)
-{
-	return lws_write(s->wsi, gw_buf_data(b), b->len, LWS_WRITE_TEXT);
-}
-
-static int ws_ping(gw_session_t *s)
-{
-	/* lws drops empty pongs unseen, so the ping carries a payload. */
-	static unsigned char ping[LWS_PRE + 2] = { [LWS_PRE] = 'g', [LWS_PRE + 1] = 'w' };
-
-	return lws_write(s->wsi, ping + LWS_PRE, 2, LWS_WRITE_PING);
-}
-
-static int ws_close(gw_session_t *s)
-{
-	const char *r = gw_close_reason(s->close);
-
-	/*
-	 * Once only: after our -1, lws sends the close frame and waits for
-	 * the client's; another -1 in that wait would drop the socket at
-	 * once, and frames still in flight from the client would turn
-	 * into a reset that destroys the close frame.
-	 */
-	if (s->close_sent)
-		return 0;
-	s->close_sent = 1;
-	lws_close_reason(s->wsi, gw_close_code(s->close),
-			 (unsigned char *)(uintptr_t)r, strlen(r));
-	return -1;
-}
-
-const gw_session_writer_t gw_session_ws_writer = {
-	.name = "websocket",
-	.overhead = 10,
-	.answers_pings = 1,
-	.direct = ws_direct,
-	.frame = ws_frame,
-	.one = ws_one,
-	.ping = ws_ping,
-	.close = ws_close,
-};
 
 /*
  * Frames arrive in rx-buffer-sized pieces. A whole message in one piece

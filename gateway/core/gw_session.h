@@ -100,7 +100,7 @@ typedef struct gw_session_writer {
 	int (*close)(gw_session_t *s);
 } gw_session_writer_t;
 
-extern const gw_session_writer_t gw_session_ws_writer;
+extern const gw_session_writer_t gw_session_ws_writer; /* gw_ws.c */
 
 /* An epoch as the history script makes it (16 hex digits); a client's may
  * be 1..GW_EPOCH_MAX bytes of [A-Za-z0-9_-]. */
@@ -188,7 +188,7 @@ struct gw_session {
 char *gw_session_id_str(const gw_session_t *s, char *buf);
 
 /*
- * The fast paths' two steps, for the writers (gw_session.c, gw_sse.c).
+ * The fast paths' two steps, for the writers (gw_ws.c, gw_sse.c).
  * gw_session_send_now: one non-blocking send(2) of the laid-out bytes;
  * returns how many the socket took (0: none; a broken socket also clears
  * s->direct and lets lws notice it). gw_session_hand_rest: gives the bytes

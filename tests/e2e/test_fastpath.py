@@ -1,4 +1,4 @@
-"""The direct-write fast path (gateway/core/gw_session.c: ws_direct, and
+"""The direct-write fast path (gateway/core/gw_ws.c: ws_direct, and gw_session.c:
 flush_direct at the end of each loop turn).
 
 The frames a session got in one loop turn go straight to the socket at the
