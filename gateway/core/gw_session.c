@@ -147,12 +147,11 @@ static int queue_grow(gw_session_t *s)
 }
 
 /*
- * The fast paths' two steps (gw_ws.c, gw_sse.c): one non-blocking send(2),
- * and the rest of a short write handed to lws, which sends it before
- * anything else it writes (pongs included) and which stops the fast path
- * until it is empty.
+ * The fast paths' two steps: one non-blocking send(2), and the rest of a
+ * short write handed to lws, which sends it before anything else it writes
+ * (pongs included) and which stops the fast path until it is empty.
  */
-ssize_t gw_session_send_now(gw_session_t *s, const unsigned char *p, size_t len)
+static ssize_t send_now(gw_session_t *s, const unsigned char *p, size_t len)
 {
 	ssize_t n = send(lws_get_socket_fd(s->wsi), p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 
@@ -164,7 +163,7 @@ ssize_t gw_session_send_now(gw_session_t *s, const unsigned char *p, size_t len)
 	return 0;
 }
 
-int gw_session_hand_rest(gw_session_t *s, const unsigned char *p, size_t len)
+static int hand_rest(gw_session_t *s, const unsigned char *p, size_t len)
 {
 	/* lws keeps what it cannot send now; it needs LWS_PRE in front. */
 	unsigned char *rest = gw_malloc(LWS_PRE + len);
@@ -176,6 +175,22 @@ int gw_session_hand_rest(gw_session_t *s, const unsigned char *p, size_t len)
 	rc = lws_write(s->wsi, rest + LWS_PRE, len, LWS_WRITE_HTTP);
 	gw_free(rest);
 	return rc < 0 ? -1 : 0;
+}
+
+int gw_session_write_direct(gw_session_t *s, const unsigned char *p, size_t len,
+			    size_t payload)
+{
+	ssize_t n = send_now(s, p, len);
+
+	if (!n)
+		return 0;
+	s->node->stats.bytes_out += payload;
+	if (n == (ssize_t)len) {
+		s->node->stats.direct_writes++;
+		return 1;
+	}
+	s->node->stats.partial_writes++;
+	return hand_rest(s, p + n, len - (size_t)n) < 0 ? -1 : 1;
 }
 
 /* --- history: the hold (gw_hold_t) ----------------------------------------- */
@@ -397,14 +412,6 @@ int gw_session_send(gw_session_t *s, gw_buf_t *b)
 		gw_session_close(s, GW_CLOSE_SLOW_CONSUMER);
 		return GW_EFULL;
 	}
-	if (!s->node->flush_ev && (rc = s->w->direct(s, b)) != 0) { /* no loop yet */
-		s->node->stats.messages_out++;
-		if (rc < 0) {
-			gw_session_close(s, GW_CLOSE_INTERNAL);
-			return GW_EIO;
-		}
-		return GW_OK;
-	}
 	if (s->q_len == (s->q_cap ? s->q_cap : 1) && (rc = queue_grow(s)) != GW_OK) {
 		s->node->stats.dropped++;
 		gw_session_close(s, rc == GW_EFULL ? GW_CLOSE_SLOW_CONSUMER
@@ -569,10 +576,10 @@ static int flush_direct(gw_session_t *s)
 	off = batch_fill(s, p, &frames);
 	if (!frames)
 		return 0;
-	n = gw_session_send_now(s, p, off);
+	n = send_now(s, p, off);
 	if ((size_t)n < off) {
 		s->node->stats.partial_writes++;
-		if (gw_session_hand_rest(s, p + n, off - (size_t)n) < 0) {
+		if (hand_rest(s, p + n, off - (size_t)n) < 0) {
 			gw_session_close(s, GW_CLOSE_INTERNAL);
 			return 1;
 		}

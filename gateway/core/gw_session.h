@@ -188,19 +188,22 @@ struct gw_session {
 char *gw_session_id_str(const gw_session_t *s, char *buf);
 
 /*
- * The fast paths' two steps, for the writers (gw_ws.c, gw_sse.c).
- * gw_session_send_now: one non-blocking send(2) of the laid-out bytes;
- * returns how many the socket took (0: none; a broken socket also clears
- * s->direct and lets lws notice it). gw_session_hand_rest: gives the bytes
- * the socket did not take to lws at once (copied behind LWS_PRE), which
- * sends them before anything else it writes; 0, or -1 when lws refused.
+ * The fast paths' write, for the writers' direct() (gw_ws.c, gw_sse.c):
+ * the `len` laid-out bytes of one frame carrying `payload` bytes go to the
+ * socket with one non-blocking send(2); the rest of a short write is given
+ * to lws at once, which sends it before anything else it writes. Counts
+ * the bytes and the write. Returns 1 if the frame went out (whole, or its
+ * rest now lws's), 0 if nothing was written (it stays queued; a broken
+ * socket also clears s->direct and lets lws notice), -1 if lws refused the
+ * rest.
  */
-ssize_t gw_session_send_now(gw_session_t *s, const unsigned char *p, size_t len);
-int gw_session_hand_rest(gw_session_t *s, const unsigned char *p, size_t len);
+int gw_session_write_direct(gw_session_t *s, const unsigned char *p, size_t len,
+			    size_t payload);
 
 /*
- * Sends `b` (the caller keeps its reference): written at once when the
- * fast path allows, else queued by reference. When the queue
+ * Sends `b` (the caller keeps its reference): queued by reference and
+ * written at the end of this loop turn (or of the --write-delay-ms
+ * window) with the session's other frames of the turn. When the queue
  * would pass --send-queue-max or --send-queue-bytes the session is closed
  * as a slow consumer and GW_EFULL returned. Frames for a closing session
  * are dropped (GW_EAGAIN).

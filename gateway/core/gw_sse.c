@@ -226,22 +226,11 @@ static int sse_direct(gw_session_t *s, gw_buf_t *b)
 {
 	static unsigned char scratch[LWS_PRE + SSE_SCRATCH];
 	unsigned char *p = scratch + LWS_PRE;
-	size_t total;
-	ssize_t n;
 
 	if (!s->direct || !s->head_sent || s->state != GW_SS_OPEN || s->q_len ||
 	    b->len + SSE_OVERHEAD > SSE_SCRATCH || lws_partial_buffered(s->wsi))
 		return 0;
-	total = sse_frame(b, p);
-	if (!(n = gw_session_send_now(s, p, total)))
-		return 0;
-	s->node->stats.bytes_out += b->len;
-	if (n == (ssize_t)total) {
-		s->node->stats.direct_writes++;
-		return 1;
-	}
-	s->node->stats.partial_writes++;
-	return gw_session_hand_rest(s, p + n, total - (size_t)n) < 0 ? -1 : 1;
+	return gw_session_write_direct(s, p, sse_frame(b, p), b->len);
 }
 
 static int sse_one(gw_session_t *s, gw_buf_t *b)

@@ -57,22 +57,13 @@ static int ws_direct(gw_session_t *s, gw_buf_t *b)
 {
 	unsigned char *data = gw_buf_data(b);
 	unsigned char hdr[10];
-	size_t hl = frame_header(hdr, b->len), total = hl + b->len;
-	ssize_t n;
+	size_t hl = frame_header(hdr, b->len);
 
 	if (!s->direct || s->state != GW_SS_OPEN || s->q_len || s->peer_closed ||
 	    lws_partial_buffered(s->wsi))
 		return 0;
 	memcpy(data - hl, hdr, hl);
-	if (!(n = gw_session_send_now(s, data - hl, total)))
-		return 0;
-	s->node->stats.bytes_out += b->len;
-	if (n == (ssize_t)total) {
-		s->node->stats.direct_writes++;
-		return 1;
-	}
-	s->node->stats.partial_writes++;
-	return gw_session_hand_rest(s, data - hl + n, total - (size_t)n) < 0 ? -1 : 1;
+	return gw_session_write_direct(s, data - hl, hl + b->len, b->len);
 }
 
 static size_t ws_frame(const gw_buf_t *b, unsigned char *out)
